@@ -1,0 +1,75 @@
+"""Validators for French and banking identifiers, with French messages (python-stdnum, schwifty)."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
+from stdnum import exceptions as stdnum_exceptions
+from stdnum.fr import siren, siret
+
+QPV_RE = re.compile(r"^(QP\d{2}[0-9AB]\d{3}|QN\d{2}[0-9AB]\d{2}[0-9A-Z])$")
+RNA_RE = re.compile(r"^W\d{9}$")
+
+
+def normaliser_siret(value: str) -> str:
+    return siret.compact(value or "")
+
+
+def valider_siret(value: str) -> None:
+    try:
+        siret.validate(value)
+    except stdnum_exceptions.InvalidLength as exc:
+        raise ValidationError(_("Un SIRET compte 14 chiffres."), code="siret_longueur") from exc
+    except stdnum_exceptions.InvalidFormat as exc:
+        raise ValidationError(_("Un SIRET ne contient que des chiffres."), code="siret_format") from exc
+    except stdnum_exceptions.ValidationError as exc:
+        raise ValidationError(
+            _("Ce SIRET n'est pas valide (clé de contrôle incorrecte) : vérifiez-le sur votre avis de situation INSEE."),
+            code="siret_cle",
+        ) from exc
+
+
+def siren_de(value: str) -> str:
+    return siret.to_siren(siret.compact(value))
+
+
+def valider_siren(value: str) -> None:
+    try:
+        siren.validate(value)
+    except stdnum_exceptions.ValidationError as exc:
+        raise ValidationError(_("Ce SIREN n'est pas valide."), code="siren") from exc
+
+
+def valider_rna(value: str) -> None:
+    if not RNA_RE.match(value or ""):
+        raise ValidationError(_("Un numéro RNA s'écrit W suivi de 9 chiffres (ex. W133012345)."), code="rna")
+
+
+def normaliser_iban(value: str) -> str:
+    return re.sub(r"\s+", "", value or "").upper()
+
+
+def valider_iban(value: str) -> None:
+    try:
+        IBAN(value)
+    except SchwiftyException as exc:
+        raise ValidationError(_("Cet IBAN n'est pas valide : %(raison)s") % {"raison": str(exc)}, code="iban") from exc
+
+
+def valider_bic(value: str) -> None:
+    try:
+        BIC(value)
+    except SchwiftyException as exc:
+        raise ValidationError(_("Ce BIC n'est pas valide : %(raison)s") % {"raison": str(exc)}, code="bic") from exc
+
+
+def valider_code_qpv(value: str) -> None:
+    if not QPV_RE.match(value or ""):
+        raise ValidationError(
+            _("Un code QPV s'écrit QP suivi de 6 caractères (ex. QP013001) ou QN suivi de 6 (ex. QN01301M)."),
+            code="qpv",
+        )

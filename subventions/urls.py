@@ -1,0 +1,20 @@
+"""URL configuration."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from subventions import views
+
+urlpatterns = [
+    path("", views.accueil, name="accueil"),
+    path("espace/association/", views.espace_association, name="espace_association"),
+    path("espace/instruction/", views.espace_instruction, name="espace_instruction"),
+    path("espace/comite/", views.espace_comite, name="espace_comite"),
+    path("espace/signature/", views.espace_signature, name="espace_signature"),
+    path("espace/finance/", views.espace_finance, name="espace_finance"),
+    path("espace/administration/", views.espace_administration, name="espace_administration"),
+    path("campagnes/<int:pk>/", views.campagne_detail, name="campagne_detail"),
+    path("compte/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,69 @@
+"""Writes of the workflow machinery: queue an email in the outbox, send it once."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.utils import timezone
+
+from workflows.enums import StatutCourriel
+from workflows.models import Courriel
+
+logger = logging.getLogger(__name__)
+
+MAX_TENTATIVES = 8
+
+
+def courriel_programmer(*, destinataires: list[str], sujet: str, texte: str, html: str = "", modele: str = "") -> Courriel:
+    """Write the email in the outbox (inside the caller's transaction) and send it after commit."""
+    from workflows.tasks import envoyer_courriel
+
+    courriel = Courriel(destinataires=destinataires, sujet=sujet[:255], texte=texte, html=html, modele=modele)
+    courriel.full_clean()
+    courriel.save()
+    transaction.on_commit(lambda: _mettre_en_file(envoyer_courriel, courriel.pk))
+    return courriel
+
+
+def _mettre_en_file(task, pk: int) -> None:
+    # A broker that is down must not lose the email: the row stays en_attente and the periodic
+    # courriels_relancer task queues it again once the broker is back.
+    try:
+        task.delay(pk)
+    except Exception:  # noqa: BLE001 - any broker error; the outbox row is the source of truth
+        logger.warning("Courriel %s laissé dans la boîte d'envoi : file de tâches indisponible.", pk, exc_info=True)
+
+
+def courriel_envoyer(*, courriel_id: int) -> bool:
+    """Send one outbox email; safe to run twice (a sent email is never sent again). Returns True if sent now."""
+    with transaction.atomic():
+        courriel = Courriel.objects.select_for_update().get(pk=courriel_id)
+        if courriel.statut != StatutCourriel.EN_ATTENTE:
+            return False
+        courriel.tentatives += 1
+        message = EmailMultiAlternatives(
+            subject=courriel.sujet,
+            body=courriel.texte,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=courriel.destinataires,
+        )
+        if courriel.html:
+            message.attach_alternative(courriel.html, "text/html")
+        try:
+            message.send()
+        except Exception as exc:
+            courriel.derniere_erreur = f"{type(exc).__name__}: {exc}"
+            if courriel.tentatives >= MAX_TENTATIVES:
+                courriel.statut = StatutCourriel.ECHEC
+            courriel.save(update_fields=["tentatives", "derniere_erreur", "statut"])
+            if courriel.statut == StatutCourriel.ECHEC:
+                return False
+            raise
+        courriel.statut = StatutCourriel.ENVOYE
+        courriel.envoye_le = timezone.now()
+        courriel.derniere_erreur = ""
+        courriel.save(update_fields=["tentatives", "derniere_erreur", "statut", "envoye_le"])
+        return True

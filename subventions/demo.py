@@ -25,7 +25,16 @@ from subventions.campagnes.models import Campagne, Enveloppe
 from subventions.comptes.enums import Role
 from subventions.comptes.models import Habilitation, User
 from subventions.referentiel.enums import TypeFinanceur
-from subventions.referentiel.models import QPV, AxeTransversal, ContratDeVille, Financeur, Objectif, Pilier, Territoire, TypePiece
+from subventions.referentiel.models import (
+    QPV,
+    AxeTransversal,
+    ContratDeVille,
+    Financeur,
+    Objectif,
+    Pilier,
+    Territoire,
+    TypePiece,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 DOMAINE = "demo.test"
@@ -34,16 +43,66 @@ SCALES = ("small", "marseille")
 # Public SIREN of each body; the NIC is the first that gives a valid SIRET (demo values, not checked against SIRENE).
 FINANCEURS = [
     # code, nom, type, siret, taux d'avance, part max, toujours convention, centre financier, domaine, activité
-    ("etat", "État — Agence nationale de la cohésion des territoires (ANCT)", TypeFinanceur.ETAT, "13002603200016",
-     Decimal("80"), Decimal("80"), True, "0147-CDBU-DR13", "0147-01", "014701020101"),
-    ("ville-marseille", "Ville de Marseille", TypeFinanceur.COMMUNE, "21130055300016",
-     Decimal("50"), Decimal("80"), False, "", "", ""),
-    ("metropole", "Métropole Aix-Marseille-Provence", TypeFinanceur.EPCI, "20005480700017",
-     Decimal("50"), Decimal("70"), False, "", "", ""),
-    ("caf13", "CAF des Bouches-du-Rhône", TypeFinanceur.CAF, "78285569600012",
-     Decimal("70"), Decimal("60"), False, "", "", ""),
-    ("region", "Région Provence-Alpes-Côte d'Azur", TypeFinanceur.REGION, "23130002100012",
-     Decimal("50"), Decimal("50"), False, "", "", ""),
+    (
+        "etat",
+        "État — Agence nationale de la cohésion des territoires (ANCT)",
+        TypeFinanceur.ETAT,
+        "13002603200016",
+        Decimal("80"),
+        Decimal("80"),
+        True,
+        "0147-CDBU-DR13",
+        "0147-01",
+        "014701020101",
+    ),
+    (
+        "ville-marseille",
+        "Ville de Marseille",
+        TypeFinanceur.COMMUNE,
+        "21130055300016",
+        Decimal("50"),
+        Decimal("80"),
+        False,
+        "",
+        "",
+        "",
+    ),
+    (
+        "metropole",
+        "Métropole Aix-Marseille-Provence",
+        TypeFinanceur.EPCI,
+        "20005480700017",
+        Decimal("50"),
+        Decimal("70"),
+        False,
+        "",
+        "",
+        "",
+    ),
+    (
+        "caf13",
+        "CAF des Bouches-du-Rhône",
+        TypeFinanceur.CAF,
+        "78285569600012",
+        Decimal("70"),
+        Decimal("60"),
+        False,
+        "",
+        "",
+        "",
+    ),
+    (
+        "region",
+        "Région Provence-Alpes-Côte d'Azur",
+        TypeFinanceur.REGION,
+        "23130002100012",
+        Decimal("50"),
+        Decimal("50"),
+        False,
+        "",
+        "",
+        "",
+    ),
 ]
 
 PILIERS = [
@@ -55,20 +114,44 @@ PILIERS = [
 
 # The contrat de ville's 8 orientations (seeds/003), each attached to the pilier it mostly serves.
 OBJECTIFS = [
-    ("O1", "P1", "Une vie locale qui s'appuie sur un cadre de vie rénové, des espaces publics réappropriés et l'accès "
-     "à une offre de services adaptée (sociale, culturelle, sportive, de santé, associative)"),
+    (
+        "O1",
+        "P1",
+        "Une vie locale qui s'appuie sur un cadre de vie rénové, des espaces publics réappropriés et l'accès "
+        "à une offre de services adaptée (sociale, culturelle, sportive, de santé, associative)",
+    ),
     ("O2", "P3", "Des quartiers qui participent, chacun à son niveau, au développement économique et de l'emploi"),
-    ("O3", "P2", "Une offre de logements améliorée et diversifiée dans les quartiers prioritaires, qui remet en "
-     "mouvement les parcours résidentiels des ménages"),
-    ("O4", "P2", "Les moyens d'une résorption significative de l'habitat privé dégradé, dans les quartiers anciens "
-     "comme dans les grandes copropriétés"),
-    ("O5", "P2", "Le développement de l'offre de transports au bénéfice d'une meilleure mobilité de tous les "
-     "habitants et d'une meilleure intégration des quartiers"),
+    (
+        "O3",
+        "P2",
+        "Une offre de logements améliorée et diversifiée dans les quartiers prioritaires, qui remet en "
+        "mouvement les parcours résidentiels des ménages",
+    ),
+    (
+        "O4",
+        "P2",
+        "Les moyens d'une résorption significative de l'habitat privé dégradé, dans les quartiers anciens "
+        "comme dans les grandes copropriétés",
+    ),
+    (
+        "O5",
+        "P2",
+        "Le développement de l'offre de transports au bénéfice d'une meilleure mobilité de tous les "
+        "habitants et d'une meilleure intégration des quartiers",
+    ),
     ("O6", "P1", "Une responsabilité partagée envers l'enfance et la jeunesse"),
-    ("O7", "P1", "Une action publique qui s'adapte à la diversité des publics des quartiers prioritaires, tout en "
-     "valorisant leurs atouts"),
-    ("O8", "P4", "Le retour du droit dans les quartiers prioritaires, symbole de l'investissement de la puissance "
-     "publique et condition de rénovation de la vie citoyenne"),
+    (
+        "O7",
+        "P1",
+        "Une action publique qui s'adapte à la diversité des publics des quartiers prioritaires, tout en "
+        "valorisant leurs atouts",
+    ),
+    (
+        "O8",
+        "P4",
+        "Le retour du droit dans les quartiers prioritaires, symbole de l'investissement de la puissance "
+        "publique et condition de rénovation de la vie citoyenne",
+    ),
 ]
 
 AXES = [
@@ -79,19 +162,59 @@ AXES = [
 
 # Six territoires de projet and 35 QPV (names of real Marseille neighbourhoods; the codes are demo codes).
 TERRITOIRES = [
-    ("grand-centre-ville", "Grand Centre-Ville", ["Belsunce", "Noailles", "Belle de Mai", "Saint-Mauront",
-     "Centre-Ville Canet Arnavaux Jean Jaurès", "La Joliette"]),
-    ("grand-saint-barthelemy", "Grand Saint-Barthélemy — Grand Malpassé", ["Malpassé Corot", "Frais Vallon",
-     "Le Clos La Rose", "Saint-Barthélemy Picon Busserine", "Les Lilas Oliviers", "Saint-Just La Solidarité",
-     "Font-Vert"]),
-    ("littoral-seon", "Littoral Séon", ["La Castellane", "La Bricarde", "Plan d'Aou", "Saint-Antoine Est",
-     "Les Aygalades", "La Savine", "Notre-Dame Limite"]),
-    ("grand-saint-antoine", "Grand Saint-Antoine — Grand Nord", ["Consolat Ruisseau Mirabeau", "Kallisté Granière",
-     "La Solidarité", "Bassens", "Campagne Lévêque"]),
-    ("vallee-huveaune", "Vallée de l'Huveaune", ["La Valbarelle", "Air Bel", "La Rouguière", "Saint-Marcel",
-     "Les Néréides Bosquet"]),
-    ("marseille-sud", "Marseille Sud", ["La Cayolle", "Sormiou", "Le Baou de Sormiou", "La Soude",
-     "Les Hauts de Mazargues"]),
+    (
+        "grand-centre-ville",
+        "Grand Centre-Ville",
+        [
+            "Belsunce",
+            "Noailles",
+            "Belle de Mai",
+            "Saint-Mauront",
+            "Centre-Ville Canet Arnavaux Jean Jaurès",
+            "La Joliette",
+        ],
+    ),
+    (
+        "grand-saint-barthelemy",
+        "Grand Saint-Barthélemy — Grand Malpassé",
+        [
+            "Malpassé Corot",
+            "Frais Vallon",
+            "Le Clos La Rose",
+            "Saint-Barthélemy Picon Busserine",
+            "Les Lilas Oliviers",
+            "Saint-Just La Solidarité",
+            "Font-Vert",
+        ],
+    ),
+    (
+        "littoral-seon",
+        "Littoral Séon",
+        [
+            "La Castellane",
+            "La Bricarde",
+            "Plan d'Aou",
+            "Saint-Antoine Est",
+            "Les Aygalades",
+            "La Savine",
+            "Notre-Dame Limite",
+        ],
+    ),
+    (
+        "grand-saint-antoine",
+        "Grand Saint-Antoine — Grand Nord",
+        ["Consolat Ruisseau Mirabeau", "Kallisté Granière", "La Solidarité", "Bassens", "Campagne Lévêque"],
+    ),
+    (
+        "vallee-huveaune",
+        "Vallée de l'Huveaune",
+        ["La Valbarelle", "Air Bel", "La Rouguière", "Saint-Marcel", "Les Néréides Bosquet"],
+    ),
+    (
+        "marseille-sud",
+        "Marseille Sud",
+        ["La Cayolle", "Sormiou", "Le Baou de Sormiou", "La Soude", "Les Hauts de Mazargues"],
+    ),
 ]
 
 TYPES_PIECES = [
@@ -111,8 +234,12 @@ ENVELOPPES_2015 = {
     "caf13": Decimal("800000.00"),
     "region": Decimal("900000.00"),
 }
-REPARTITION_ETAT_2015 = {"P1": Decimal("3900000.00"), "P2": Decimal("650000.00"), "P3": Decimal("1300000.00"),
-                         "P4": Decimal("650000.00")}
+REPARTITION_ETAT_2015 = {
+    "P1": Decimal("3900000.00"),
+    "P2": Decimal("650000.00"),
+    "P3": Decimal("1300000.00"),
+    "P4": Decimal("650000.00"),
+}
 
 
 @dataclass(frozen=True)
@@ -141,8 +268,14 @@ class CompteDemo:
 COMPTES = [
     CompteDemo(f"association@{DOMAINE}", "Amina", "Benali", None, ()),
     CompteDemo(f"instructeur.etat@{DOMAINE}", "Julien", "Martin", Role.INSTRUCTEUR, ("etat",)),
-    CompteDemo(f"instructeur.ville@{DOMAINE}", "Sophie", "Roux", Role.INSTRUCTEUR, ("ville-marseille",),
-               territoires=("grand-centre-ville", "littoral-seon")),
+    CompteDemo(
+        f"instructeur.ville@{DOMAINE}",
+        "Sophie",
+        "Roux",
+        Role.INSTRUCTEUR,
+        ("ville-marseille",),
+        territoires=("grand-centre-ville", "littoral-seon"),
+    ),
     CompteDemo(f"comite@{DOMAINE}", "Karim", "Haddad", Role.COMITE, (), tous=True),
     CompteDemo(f"conseil.citoyen@{DOMAINE}", "Fatou", "Diallo", Role.CONSEIL_CITOYEN, (), tous=True),
     CompteDemo(f"signataire.etat@{DOMAINE}", "Claire", "Bonnet", Role.SIGNATAIRE, ("etat",)),
@@ -179,8 +312,9 @@ def seed(*, scale: str = "small", graine: int = 2015, aujourd_hui: date | None =
 
     types = {}
     for code, libelle, validite, ordre in TYPES_PIECES:
-        types[code] = _upsert(TypePiece, {"code": code},
-                              {"libelle": libelle, "duree_validite_mois": validite, "ordre": ordre})
+        types[code] = _upsert(
+            TypePiece, {"code": code}, {"libelle": libelle, "duree_validite_mois": validite, "ordre": ordre}
+        )
 
     financeurs = {}
     for code, nom, type_, siret, avance, part_max, toujours, cf, df, act in FINANCEURS:
@@ -204,12 +338,15 @@ def seed(*, scale: str = "small", graine: int = 2015, aujourd_hui: date | None =
         {"nom": "Contrat de ville de Marseille Provence Métropole"},
         {"perimetre": "Marseille (Métropole Aix-Marseille-Provence)", "annee_debut": 2015, "annee_fin": 2030},
     )
-    piliers = {code: _upsert(Pilier, {"contrat": contrat, "code": code}, {"numero": num, "libelle": lib})
-               for code, num, lib in PILIERS}
+    piliers = {
+        code: _upsert(Pilier, {"contrat": contrat, "code": code}, {"numero": num, "libelle": lib})
+        for code, num, lib in PILIERS
+    }
     objectifs = []
     for ordre, (code, pilier, libelle) in enumerate(OBJECTIFS, start=1):
-        objectifs.append(_upsert(Objectif, {"pilier": piliers[pilier], "code": code},
-                                 {"libelle": libelle, "ordre": ordre}))
+        objectifs.append(
+            _upsert(Objectif, {"pilier": piliers[pilier], "code": code}, {"libelle": libelle, "ordre": ordre})
+        )
     for code, libelle in AXES:
         _upsert(AxeTransversal, {"contrat": contrat, "code": code}, {"libelle": libelle})
 
@@ -220,8 +357,13 @@ def seed(*, scale: str = "small", graine: int = 2015, aujourd_hui: date | None =
         qpvs = []
         for quartier in quartiers:
             numero += 1
-            qpvs.append(_upsert(QPV, {"code": f"QP013{numero:03d}"},
-                                {"nom": quartier, "commune": "Marseille", "generation": 2015, "code_fictif": True}))
+            qpvs.append(
+                _upsert(
+                    QPV,
+                    {"code": f"QP013{numero:03d}"},
+                    {"nom": quartier, "commune": "Marseille", "generation": 2015, "code_fictif": True},
+                )
+            )
         territoire.qpvs.set(qpvs)
         territoires[code] = territoire
 
@@ -261,11 +403,13 @@ def seed(*, scale: str = "small", graine: int = 2015, aujourd_hui: date | None =
 
     for code, montant in ENVELOPPES_2015.items():
         _upsert(Enveloppe, {"campagne": c2015, "financeur": financeurs[code], "pilier": None}, {"montant": montant})
-        _upsert(Enveloppe, {"campagne": courante, "financeur": financeurs[code], "pilier": None},
-                {"montant": montant})
+        _upsert(Enveloppe, {"campagne": courante, "financeur": financeurs[code], "pilier": None}, {"montant": montant})
     for code, montant in REPARTITION_ETAT_2015.items():
-        _upsert(Enveloppe, {"campagne": c2015, "financeur": financeurs["etat"], "pilier": piliers[code]},
-                {"montant": montant})
+        _upsert(
+            Enveloppe,
+            {"campagne": c2015, "financeur": financeurs["etat"], "pilier": piliers[code]},
+            {"montant": montant},
+        )
 
     for compte in COMPTES:
         _seed_compte(compte, financeurs, territoires)
@@ -288,11 +432,11 @@ def _seed_compte(compte: CompteDemo, financeurs, territoires) -> User:
     user.is_superuser = False
     user.is_staff = False
     user.save()
-    EmailAddress.objects.update_or_create(
-        user=user, email=compte.email, defaults={"verified": True, "primary": True}
-    )
+    EmailAddress.objects.update_or_create(user=user, email=compte.email, defaults={"verified": True, "primary": True})
     if compte.role:
-        hab = _upsert(Habilitation, {"user": user, "role": compte.role}, {"tous_financeurs": compte.tous, "actif": True})
+        hab = _upsert(
+            Habilitation, {"user": user, "role": compte.role}, {"tous_financeurs": compte.tous, "actif": True}
+        )
         hab.financeurs.set([financeurs[c] for c in compte.financeurs])
         hab.territoires.set([territoires[c] for c in compte.territoires])
         if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():

@@ -26,7 +26,9 @@ if PRODUCTION:
     if not ALLOWED_HOSTS:
         from django.core.exceptions import ImproperlyConfigured
 
-        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS est obligatoire en production (liste séparée par des virgules).")
+        raise ImproperlyConfigured(
+            "DJANGO_ALLOWED_HOSTS est obligatoire en production (liste séparée par des virgules)."
+        )
 else:
     SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-never-use-in-production-0123456789abcdef")
     ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
@@ -171,6 +173,7 @@ FORMAT_MODULE_PATH = ["subventions.formats"]
 # --- Static and private files.
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing folder before collectstatic
 MEDIA_ROOT = Path(env_str("SUBVENTIONS_MEDIA_ROOT", str(VAR_DIR / "media")))
 # No MEDIA_URL: private files are served only through permission-checked views.
 STORAGES = {

@@ -17,7 +17,9 @@ logger = logging.getLogger(__name__)
 MAX_TENTATIVES = 8
 
 
-def courriel_programmer(*, destinataires: list[str], sujet: str, texte: str, html: str = "", modele: str = "") -> Courriel:
+def courriel_programmer(
+    *, destinataires: list[str], sujet: str, texte: str, html: str = "", modele: str = ""
+) -> Courriel:
     """Write the email in the outbox (inside the caller's transaction) and send it after commit."""
     from workflows.tasks import envoyer_courriel
 
@@ -38,7 +40,12 @@ def _mettre_en_file(task, pk: int) -> None:
 
 
 def courriel_envoyer(*, courriel_id: int) -> bool:
-    """Send one outbox email; safe to run twice (a sent email is never sent again). Returns True if sent now."""
+    """Send one outbox email; safe to run twice (a sent email is never sent again). Returns True if sent now.
+
+    The row stays locked while the message goes out, so two workers never send it both. A failure is
+    recorded (attempts, error) and committed, then re-raised so that the task retries with backoff.
+    """
+    erreur: Exception | None = None
     with transaction.atomic():
         courriel = Courriel.objects.select_for_update().get(pk=courriel_id)
         if courriel.statut != StatutCourriel.EN_ATTENTE:
@@ -54,16 +61,19 @@ def courriel_envoyer(*, courriel_id: int) -> bool:
             message.attach_alternative(courriel.html, "text/html")
         try:
             message.send()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any transport error is recorded, then re-raised below
+            erreur = exc
             courriel.derniere_erreur = f"{type(exc).__name__}: {exc}"
             if courriel.tentatives >= MAX_TENTATIVES:
                 courriel.statut = StatutCourriel.ECHEC
-            courriel.save(update_fields=["tentatives", "derniere_erreur", "statut"])
-            if courriel.statut == StatutCourriel.ECHEC:
-                return False
-            raise
-        courriel.statut = StatutCourriel.ENVOYE
-        courriel.envoye_le = timezone.now()
-        courriel.derniere_erreur = ""
+        else:
+            courriel.statut = StatutCourriel.ENVOYE
+            courriel.envoye_le = timezone.now()
+            courriel.derniere_erreur = ""
         courriel.save(update_fields=["tentatives", "derniere_erreur", "statut", "envoye_le"])
-        return True
+    if erreur is not None:
+        if courriel.statut == StatutCourriel.ECHEC:
+            logger.error("Courriel %s abandonné après %s essais : %s", courriel.pk, courriel.tentatives, erreur)
+            return False
+        raise erreur
+    return True

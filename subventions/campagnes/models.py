@@ -91,7 +91,10 @@ class Enveloppe(models.Model):
         _("montant (€)"),
         max_digits=12,
         decimal_places=2,
-        validators=[MinValueValidator(Decimal("0.01"), _("Le montant doit être positif.")), MaxValueValidator(MONTANT_MAX)],
+        validators=[
+            MinValueValidator(Decimal("0.01"), _("Le montant doit être positif.")),
+            MaxValueValidator(MONTANT_MAX),
+        ],
     )
 
     class Meta:
@@ -118,34 +121,25 @@ class Enveloppe(models.Model):
 
     def clean(self) -> None:
         errors = {}
-        if self.campagne_id and self.financeur_id and self.campagne.pk:
-            if not self.campagne.financeurs.filter(pk=self.financeur_id).exists():
-                errors["financeur"] = _("Ce financeur ne participe pas à la campagne.")
+        participe = self.campagne.financeurs.filter(pk=self.financeur_id).exists() if self.campagne_id else True
+        if self.financeur_id and not participe:
+            errors["financeur"] = _("Ce financeur ne participe pas à la campagne.")
         if self.pilier_id and self.campagne_id and self.pilier.contrat_id != self.campagne.contrat_id:
             errors["pilier"] = _("Ce pilier n'appartient pas au contrat de ville de la campagne.")
         if errors:
             raise ValidationError(errors)
-        if self.pilier_id and self.campagne_id and self.financeur_id:
-            globale = (
-                Enveloppe.objects.filter(campagne_id=self.campagne_id, financeur_id=self.financeur_id, pilier__isnull=True)
-                .values_list("montant", flat=True)
-                .first()
-            )
-            if globale is not None:
-                autres = sum(
-                    Enveloppe.objects.filter(
-                        campagne_id=self.campagne_id, financeur_id=self.financeur_id, pilier__isnull=False
-                    )
-                    .exclude(pk=self.pk)
-                    .values_list("montant", flat=True),
-                    Decimal("0"),
-                )
-                if self.montant is not None and autres + self.montant > globale:
-                    raise ValidationError(
-                        {
-                            "montant": _(
-                                "La répartition par pilier (%(total)s €) dépasserait l'enveloppe globale (%(globale)s €)."
-                            )
-                            % {"total": autres + self.montant, "globale": globale}
-                        }
-                    )
+        if self.pilier_id and self.montant is not None:
+            self._verifier_repartition()
+
+    def _verifier_repartition(self) -> None:
+        """The pilier rows of a financeur may not add up to more than its global enveloppe."""
+        meme = Enveloppe.objects.filter(campagne_id=self.campagne_id, financeur_id=self.financeur_id)
+        globale = meme.filter(pilier__isnull=True).values_list("montant", flat=True).first()
+        if globale is None:
+            return
+        autres = sum(
+            meme.filter(pilier__isnull=False).exclude(pk=self.pk).values_list("montant", flat=True), Decimal(0)
+        )
+        if autres + self.montant > globale:
+            message = _("La répartition par pilier (%(total)s €) dépasserait l'enveloppe globale (%(globale)s €).")
+            raise ValidationError({"montant": message % {"total": autres + self.montant, "globale": globale}})

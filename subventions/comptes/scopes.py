@@ -51,10 +51,7 @@ def perimetre(user, roles: Iterable[str]) -> Perimetre:
             if hab.role != Role.INSTRUCTEUR or not territoires:
                 tous_t = True
             tids.update(territoires)
-        if not habs:
-            result = AUCUN
-        else:
-            result = Perimetre(tous_f, frozenset(fids), tous_t, frozenset(tids))
+        result = Perimetre(tous_f, frozenset(fids), tous_t, frozenset(tids)) if habs else AUCUN
     cache[roles] = result
     return result
 
@@ -83,11 +80,27 @@ def scope_queryset(
     if not condition:
         return qs
     filtered = qs.filter(condition)
-    many = any("__" in path for path in (financeur_field or "", territoire_field or ""))
+    many = any(_chemin_multiple(qs.model, path) for path in (financeur_field, territoire_field) if path)
     return filtered.distinct() if many else filtered
 
 
+def _chemin_multiple(model, path: str) -> bool:
+    """True when the ORM path crosses a many-valued relation (so a filter on it may repeat rows)."""
+    for name in path.split("__"):
+        if name == "pk":
+            return False
+        field = model._meta.get_field(name)
+        if field.many_to_many or field.one_to_many:
+            return True
+        if not field.is_relation:
+            return False
+        model = field.related_model
+    return False
+
+
 def a_role(user, *roles: str) -> bool:
-    return getattr(user, "is_authenticated", False) and user.is_active and (
-        user.is_superuser or bool(user.roles & set(roles))
+    return (
+        getattr(user, "is_authenticated", False)
+        and user.is_active
+        and (user.is_superuser or bool(user.roles & set(roles)))
     )

@@ -2,7 +2,16 @@
 
 from django.contrib import admin
 
-from subventions.referentiel.models import QPV, AxeTransversal, ContratDeVille, Financeur, Objectif, Pilier, Territoire, TypePiece
+from subventions.referentiel.models import (
+    QPV,
+    AxeTransversal,
+    ContratDeVille,
+    Financeur,
+    Objectif,
+    Pilier,
+    Territoire,
+    TypePiece,
+)
 
 
 @admin.register(Financeur)

@@ -1,4 +1,4 @@
-"""Financeurs, contrat de ville (piliers → objectifs, axes transversaux), QPV, territoires de projet, types de pièces."""
+"""Financeurs, contrat de ville (piliers → objectifs, axes), QPV, territoires de projet, types de pièces."""
 
 from __future__ import annotations
 
@@ -28,7 +28,11 @@ CODE = RegexValidator(
 
 class Financeur(models.Model):
     code = models.CharField(
-        _("code"), max_length=40, unique=True, validators=[CODE], help_text=_("Court et stable, utilisé par les commandes.")
+        _("code"),
+        max_length=40,
+        unique=True,
+        validators=[CODE],
+        help_text=_("Court et stable, utilisé par les commandes."),
     )
     nom = models.CharField(_("nom"), max_length=200)
     type = models.CharField(_("type"), max_length=16, choices=TypeFinanceur.choices)
@@ -165,7 +169,9 @@ class QPV(models.Model):
         _("géographie"), choices=GenerationQPV.choices, default=GenerationQPV.G2015
     )
     code_fictif = models.BooleanField(
-        _("code de démonstration"), default=False, help_text=_("Code inventé pour la démonstration, pas le code officiel.")
+        _("code de démonstration"),
+        default=False,
+        help_text=_("Code inventé pour la démonstration, pas le code officiel."),
     )
 
     class Meta:

@@ -28,7 +28,7 @@ def valider_siret(value: str) -> None:
         raise ValidationError(_("Un SIRET ne contient que des chiffres."), code="siret_format") from exc
     except stdnum_exceptions.ValidationError as exc:
         raise ValidationError(
-            _("Ce SIRET n'est pas valide (clé de contrôle incorrecte) : vérifiez-le sur votre avis de situation INSEE."),
+            _("Ce SIRET n'est pas valide (clé de contrôle incorrecte) : vérifiez votre avis de situation INSEE."),
             code="siret_cle",
         ) from exc
 

@@ -4,32 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Courriel',
+            name="Courriel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('destinataires', models.JSONField(verbose_name='destinataires')),
-                ('sujet', models.CharField(max_length=255, verbose_name='sujet')),
-                ('texte', models.TextField(verbose_name='texte')),
-                ('html', models.TextField(blank=True, verbose_name='HTML')),
-                ('modele', models.CharField(blank=True, max_length=120, verbose_name='modèle')),
-                ('statut', models.CharField(choices=[('en_attente', "En attente d'envoi"), ('envoye', 'Envoyé'), ('echec', 'Échec (abandonné après plusieurs essais)')], db_index=True, default='en_attente', max_length=16, verbose_name='statut')),
-                ('tentatives', models.PositiveSmallIntegerField(default=0, verbose_name='tentatives')),
-                ('derniere_erreur', models.TextField(blank=True, verbose_name='dernière erreur')),
-                ('cree_le', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='créé le')),
-                ('envoye_le', models.DateTimeField(blank=True, null=True, verbose_name='envoyé le')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("destinataires", models.JSONField(verbose_name="destinataires")),
+                ("sujet", models.CharField(max_length=255, verbose_name="sujet")),
+                ("texte", models.TextField(verbose_name="texte")),
+                ("html", models.TextField(blank=True, verbose_name="HTML")),
+                ("modele", models.CharField(blank=True, max_length=120, verbose_name="modèle")),
+                (
+                    "statut",
+                    models.CharField(
+                        choices=[
+                            ("en_attente", "En attente d'envoi"),
+                            ("envoye", "Envoyé"),
+                            ("echec", "Échec (abandonné après plusieurs essais)"),
+                        ],
+                        db_index=True,
+                        default="en_attente",
+                        max_length=16,
+                        verbose_name="statut",
+                    ),
+                ),
+                ("tentatives", models.PositiveSmallIntegerField(default=0, verbose_name="tentatives")),
+                ("derniere_erreur", models.TextField(blank=True, verbose_name="dernière erreur")),
+                ("cree_le", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="créé le")),
+                ("envoye_le", models.DateTimeField(blank=True, null=True, verbose_name="envoyé le")),
             ],
             options={
-                'verbose_name': 'courriel',
-                'verbose_name_plural': "courriels (boîte d'envoi)",
-                'ordering': ['-cree_le'],
+                "verbose_name": "courriel",
+                "verbose_name_plural": "courriels (boîte d'envoi)",
+                "ordering": ["-cree_le"],
             },
         ),
     ]

@@ -2,64 +2,143 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import subventions.comptes.models
 from django.conf import settings
 from django.db import migrations, models
 
+import subventions.comptes.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('referentiel', '0001_initial'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("referentiel", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('email', models.EmailField(max_length=254, unique=True, verbose_name='adresse électronique')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='prénom')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='nom')),
-                ('telephone', models.CharField(blank=True, max_length=30, verbose_name='téléphone')),
-                ('is_staff', models.BooleanField(default=False, help_text='Réservé aux administrateurs techniques ; les rôles métier passent par les habilitations.', verbose_name="accès à l'administration technique")),
-                ('is_active', models.BooleanField(default=True, verbose_name='actif')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='inscrit le')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, unique=True, verbose_name="adresse électronique")),
+                ("first_name", models.CharField(blank=True, max_length=150, verbose_name="prénom")),
+                ("last_name", models.CharField(blank=True, max_length=150, verbose_name="nom")),
+                ("telephone", models.CharField(blank=True, max_length=30, verbose_name="téléphone")),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Réservé aux administrateurs techniques ; les rôles métier passent par les habilitations.",
+                        verbose_name="accès à l'administration technique",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="actif")),
+                ("date_joined", models.DateTimeField(default=django.utils.timezone.now, verbose_name="inscrit le")),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'utilisateur',
-                'verbose_name_plural': 'utilisateurs',
-                'ordering': ['email'],
+                "verbose_name": "utilisateur",
+                "verbose_name_plural": "utilisateurs",
+                "ordering": ["email"],
             },
             managers=[
-                ('objects', subventions.comptes.models.UserManager()),
+                ("objects", subventions.comptes.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='Habilitation',
+            name="Habilitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('instructeur', 'Instructeur'), ('comite', 'Secrétariat du comité'), ('conseil_citoyen', 'Conseil citoyen (lecture)'), ('signataire', 'Signataire / ordonnateur'), ('finance', 'Finance'), ('administrateur', 'Administrateur')], max_length=32, verbose_name='rôle')),
-                ('tous_financeurs', models.BooleanField(default=False, help_text='Cochez pour une habilitation transversale (GIP, administrateur).', verbose_name='tous les financeurs')),
-                ('actif', models.BooleanField(default=True, verbose_name='active')),
-                ('cree_le', models.DateTimeField(auto_now_add=True, verbose_name='créée le')),
-                ('financeurs', models.ManyToManyField(blank=True, related_name='habilitations', to='referentiel.financeur', verbose_name='financeurs')),
-                ('territoires', models.ManyToManyField(blank=True, help_text='Vide : tous les territoires.', related_name='habilitations', to='referentiel.territoire', verbose_name='territoires')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='habilitations', to=settings.AUTH_USER_MODEL, verbose_name='agent')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("instructeur", "Instructeur"),
+                            ("comite", "Secrétariat du comité"),
+                            ("conseil_citoyen", "Conseil citoyen (lecture)"),
+                            ("signataire", "Signataire / ordonnateur"),
+                            ("finance", "Finance"),
+                            ("administrateur", "Administrateur"),
+                        ],
+                        max_length=32,
+                        verbose_name="rôle",
+                    ),
+                ),
+                (
+                    "tous_financeurs",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Cochez pour une habilitation transversale (GIP, administrateur).",
+                        verbose_name="tous les financeurs",
+                    ),
+                ),
+                ("actif", models.BooleanField(default=True, verbose_name="active")),
+                ("cree_le", models.DateTimeField(auto_now_add=True, verbose_name="créée le")),
+                (
+                    "financeurs",
+                    models.ManyToManyField(
+                        blank=True, related_name="habilitations", to="referentiel.financeur", verbose_name="financeurs"
+                    ),
+                ),
+                (
+                    "territoires",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Vide : tous les territoires.",
+                        related_name="habilitations",
+                        to="referentiel.territoire",
+                        verbose_name="territoires",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="habilitations",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="agent",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'habilitation',
-                'verbose_name_plural': 'habilitations',
-                'ordering': ['user', 'role'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'role'), name='habilitation_unique_role_par_user')],
+                "verbose_name": "habilitation",
+                "verbose_name_plural": "habilitations",
+                "ordering": ["user", "role"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "role"), name="habilitation_unique_role_par_user")
+                ],
             },
         ),
     ]

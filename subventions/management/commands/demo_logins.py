@@ -10,7 +10,7 @@ class Command(BaseCommand):
     help = "Affiche les comptes de démonstration, un par rôle."
 
     def handle(self, *args, **options):
-        self.stdout.write("Comptes de démonstration (mot de passe : %s)" % settings.SUBVENTIONS_DEMO_PASSWORD)
+        self.stdout.write(f"Comptes de démonstration (mot de passe : {settings.SUBVENTIONS_DEMO_PASSWORD})")
         for compte in demo.COMPTES:
             role = compte.role.label if compte.role else "Association (porteur)"
             self.stdout.write(f"  {role:<28} {compte.email:<34} → http://127.0.0.1:8000{compte.espace}")

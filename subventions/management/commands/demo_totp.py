@@ -1,7 +1,7 @@
 """Prints the current TOTP code of a demo staff account (the demo has no phone to scan a QR code)."""
 
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from allauth.mfa import app_settings
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 

@@ -1,0 +1,76 @@
+"""The scope helper: each staff user sees only their financeurs (and territoires, for instructeurs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from subventions.campagnes.models import Enveloppe
+from subventions.comptes.enums import Role
+from subventions.comptes.scopes import perimetre, scope_queryset
+from subventions.referentiel.models import Territoire
+from tests.factories import CampagneFactory, EnveloppeFactory, FinanceurFactory, TerritoireFactory, UserFactory, agent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def deux_financeurs():
+    etat, ville = FinanceurFactory(code="etat"), FinanceurFactory(code="ville")
+    campagne = CampagneFactory(financeurs=[etat, ville])
+    return (
+        etat,
+        ville,
+        EnveloppeFactory(campagne=campagne, financeur=etat),
+        EnveloppeFactory(campagne=campagne, financeur=ville),
+    )
+
+
+def test_instructeur_sees_only_their_financeur(deux_financeurs):
+    etat, ville, env_etat, env_ville = deux_financeurs
+    user = agent(Role.INSTRUCTEUR, financeurs=[etat])
+    assert list(scope_queryset(Enveloppe.objects.all(), user, roles=[Role.INSTRUCTEUR])) == [env_etat]
+
+
+def test_role_not_held_sees_nothing(deux_financeurs):
+    etat, *_ = deux_financeurs
+    user = agent(Role.INSTRUCTEUR, financeurs=[etat])
+    assert not scope_queryset(Enveloppe.objects.all(), user, roles=[Role.FINANCE]).exists()
+    assert not scope_queryset(Enveloppe.objects.all(), UserFactory(), roles=list(Role)).exists()
+
+
+def test_transversal_and_superuser_see_everything(deux_financeurs):
+    assert scope_queryset(Enveloppe.objects.all(), agent(Role.COMITE, tous=True), roles=[Role.COMITE]).count() == 2
+    root = UserFactory(is_superuser=True)
+    assert scope_queryset(Enveloppe.objects.all(), root, roles=[Role.FINANCE]).count() == 2
+
+
+def test_inactive_habilitation_or_user_sees_nothing(deux_financeurs):
+    etat, *_ = deux_financeurs
+    user = agent(Role.INSTRUCTEUR, financeurs=[etat])
+    user.habilitations.update(actif=False)
+    user.__dict__.pop("_perimetres", None)
+    assert not scope_queryset(Enveloppe.objects.all(), user, roles=[Role.INSTRUCTEUR]).exists()
+
+
+def test_instructeur_territoires_narrow_the_scope():
+    t1, t2 = TerritoireFactory(), TerritoireFactory()
+    etat = FinanceurFactory()
+    user = agent(Role.INSTRUCTEUR, financeurs=[etat], territoires=[t1])
+    p = perimetre(user, [Role.INSTRUCTEUR])
+    assert not p.tous_territoires and p.territoire_ids == {t1.pk}
+    qs = scope_queryset(
+        Territoire.objects.all(), user, roles=[Role.INSTRUCTEUR], financeur_field=None, territoire_field="pk"
+    )
+    assert list(qs) == [t1]
+    assert t2 not in qs
+    # The same territoires on a comité habilitation do not narrow it: only instructeurs are territorial.
+    comite = agent(Role.COMITE, financeurs=[etat], territoires=[t1])
+    assert perimetre(comite, [Role.COMITE]).tous_territoires
+
+
+def test_many_valued_path_is_distinct():
+    etat, ville = FinanceurFactory(), FinanceurFactory()
+    campagne = CampagneFactory(financeurs=[etat, ville])
+    user = agent(Role.INSTRUCTEUR, financeurs=[etat, ville])
+    qs = scope_queryset(type(campagne).objects.all(), user, roles=[Role.INSTRUCTEUR], financeur_field="financeurs")
+    assert list(qs) == [campagne]

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "associations",
     "workflows",
     "subventions.campagnes",
+    "subventions.demandes",
     # The project package itself: home page, spaces, template tags, demo commands.
     "subventions",
 ]
@@ -263,3 +264,4 @@ SUBVENTIONS_DEMO_PASSWORD = env_str("SUBVENTIONS_DEMO_PASSWORD", "subventions-de
 CELERY_BEAT_SCHEDULE = {
     "courriels-relancer": {"task": "workflows.tasks.courriels_relancer", "schedule": 300.0},
 }
+SUBVENTIONS_SITE_URL = env_str("SUBVENTIONS_SITE_URL", "http://127.0.0.1:8000")

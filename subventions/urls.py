@@ -14,6 +14,8 @@ urlpatterns = [
     path("espace/finance/", views.espace_finance, name="espace_finance"),
     path("espace/administration/", views.espace_administration, name="espace_administration"),
     path("campagnes/<int:pk>/", views.campagne_detail, name="campagne_detail"),
+    path("association/", include("associations.urls")),
+    path("demandes/", include("subventions.demandes.urls")),
     path("compte/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

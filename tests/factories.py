@@ -195,3 +195,114 @@ def agent(role: str, *, financeurs=(), tous: bool = False, territoires=(), mfa: 
 
 def a_totp(user) -> bool:
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+# --- Associations' portal and demandes -------------------------------------------------------------------------
+
+
+def pdf_minimal(texte: str = "Document de test") -> bytes:
+    """A small, valid one-page PDF made with reportlab (for vault uploads and pièces)."""
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer)
+    c.drawString(72, 720, texte)
+    c.showPage()
+    c.save()
+    return buffer.getvalue()
+
+
+class PorteurFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "associations.Porteur"
+
+    nom = factory.Sequence(lambda n: f"Association des habitants n°{n}")
+    sigle = factory.Sequence(lambda n: f"AH{n}")
+    siret = factory.Sequence(lambda n: siret_valide(5000 + n))
+    rna = factory.Sequence(lambda n: f"W13{n % 10**7:07d}")
+    adresse = "12 rue de la République"
+    code_postal = "13002"
+    commune = "Marseille"
+    email = factory.Sequence(lambda n: f"contact{n}@asso.test")
+    representant_nom = "Durand"
+    representant_prenom = "Aïcha"
+    representant_qualite = "Présidente"
+    iban = "FR7630001007941234567890185"
+    bic = "BDFEFRPPCCT"
+
+
+class MembreFactory(factory.django.DjangoModelFactory):
+    """A member; `role` defaults to représentant légal."""
+
+    class Meta:
+        model = "associations.Membre"
+
+    porteur = factory.SubFactory(PorteurFactory)
+    user = factory.SubFactory(UserFactory)
+    role = "representant_legal"
+
+
+class PieceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "associations.Piece"
+
+    porteur = factory.SubFactory(PorteurFactory)
+    type = factory.LazyFunction(
+        lambda: TypePiece.objects.get_or_create(code="statuts", defaults={"libelle": "Statuts"})[0]
+    )
+    fichier = factory.django.FileField(filename="statuts.pdf", data=factory.LazyFunction(pdf_minimal))
+    nom_original = "statuts.pdf"
+    type_mime = "application/pdf"
+    taille = factory.LazyAttribute(lambda o: o.fichier.size if hasattr(o.fichier, "size") else 1000)
+    sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    depose_par = factory.SubFactory(UserFactory)
+
+
+def demande_complete(*, membre=None, campagne=None, montant_etat: Decimal = Decimal("8000.00"), **champs):
+    """A brouillon that passes the completeness check: action, public, QPV, objectif, indicator, balanced budget,
+    a financeur line > 0 and every required pièce attached. Returns the Demande; its porteur's représentant légal
+    is `demande.cree_par`."""
+    from datetime import date
+
+    from subventions.demandes.models import Demande, Indicateur, LigneBudget, LigneFinancement, PieceDemande
+
+    membre = membre or MembreFactory()
+    if campagne is None:
+        etat = FinanceurFactory(code="etat", nom="État")
+        ville = FinanceurFactory(code="ville-test", nom="Ville de Test")
+        campagne = CampagneFactory(financeurs=[etat, ville])
+        objectif = ObjectifFactory(pilier=PilierFactory(contrat=campagne.contrat))
+        campagne.objectifs.set([objectif])
+        campagne.pieces_requises.set([TypePieceFactory(code="statuts", libelle="Statuts")])
+    objectif = campagne.objectifs.first() or ObjectifFactory(pilier=PilierFactory(contrat=campagne.contrat))
+    valeurs = {
+        "intitule": "Ateliers d'écriture au centre social",
+        "objectifs_action": "Favoriser l'expression écrite des jeunes du quartier.",
+        "description": "Deux ateliers par semaine, restitution publique en juin.",
+        "public_nombre": 40,
+        "public_age_min": 11,
+        "public_age_max": 17,
+        "public_part_qpv": Decimal("85"),
+        "public_description": "Collégiens du quartier",
+        "lieu": "Centre social de la Belle de Mai",
+        "date_debut": date(campagne.exercice, 1, 15),
+        "date_fin": date(campagne.exercice, 12, 15),
+    }
+    valeurs.update(champs)
+    demande = Demande.objects.create(campagne=campagne, porteur=membre.porteur, cree_par=membre.user, **valeurs)
+    demande.qpvs.set([QPVFactory()])
+    demande.objectifs.set([objectif])
+    Indicateur.objects.create(demande=demande, nom="Participants réguliers", cible="30")
+    financeurs = list(campagne.financeurs.order_by("code"))
+    for i, financeur in enumerate(financeurs):
+        LigneFinancement.objects.create(
+            demande=demande, financeur=financeur, montant_demande=montant_etat if i == 0 else Decimal("0")
+        )
+    LigneBudget.objects.create(demande=demande, compte="64", montant=montant_etat + Decimal("2000.00"))
+    LigneBudget.objects.create(demande=demande, compte="75", montant=Decimal("2000.00"))
+    for type_piece in campagne.pieces_requises.all():
+        piece = PieceFactory(porteur=membre.porteur, type=type_piece, depose_par=membre.user)
+        PieceDemande.objects.create(demande=demande, type=type_piece, piece=piece)
+    return demande

@@ -1,0 +1,269 @@
+"""A demande (one action, one campagne): its CERFA content, budget lines, co-financing lines and pièces."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from associations.enums import RoleMembre
+from associations.models import Piece, Porteur
+from subventions.campagnes.models import Campagne
+from subventions.demandes.enums import (
+    COMPTES,
+    DureeDemande,
+    NatureAide,
+    ObjetDemande,
+    StatutDemande,
+    TypeDemande,
+)
+from subventions.referentiel.models import QPV, Financeur, Objectif, Territoire, TypePiece
+
+MONTANT_MAX = Decimal("9999999.99")
+MONTANT = [
+    MinValueValidator(Decimal("0"), _("Le montant ne peut pas être négatif.")),
+    MaxValueValidator(MONTANT_MAX, _("Le montant ne peut pas dépasser 9 999 999,99 €.")),
+]
+ZERO = Decimal("0.00")
+
+
+def est_representant_legal(demande: Demande, user) -> bool:
+    return demande.porteur.membres.filter(user=user, role=RoleMembre.REPRESENTANT_LEGAL).exists()
+
+
+class Demande(ConcurrentTransitionMixin, models.Model):
+    campagne = models.ForeignKey(Campagne, on_delete=models.PROTECT, related_name="demandes")
+    porteur = models.ForeignKey(Porteur, on_delete=models.PROTECT, related_name="demandes")
+    statut = FSMField(
+        _("statut"), max_length=20, choices=StatutDemande.choices, default=StatutDemande.BROUILLON, protected=True
+    )
+    numero = models.CharField(_("numéro de dossier"), max_length=20, blank=True)
+    origine = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="renouvellements",
+        verbose_name=_("action renouvelée"),
+    )
+    # Nature of the request (CERFA §1).
+    nature = models.CharField(
+        _("nature de l'aide"), max_length=12, choices=NatureAide.choices, default=NatureAide.NUMERAIRE
+    )
+    type_demande = models.CharField(
+        _("type de demande"), max_length=16, choices=TypeDemande.choices, default=TypeDemande.PREMIERE
+    )
+    objet = models.CharField(_("objet"), max_length=16, choices=ObjetDemande.choices, default=ObjetDemande.PROJET)
+    duree = models.CharField(_("durée"), max_length=16, choices=DureeDemande.choices, default=DureeDemande.ANNUELLE)
+    # The action (CERFA §6).
+    intitule = models.CharField(_("intitulé de l'action"), max_length=250)
+    objectifs_action = models.TextField(_("objectifs de l'action"), blank=True)
+    description = models.TextField(_("description de l'action"), blank=True)
+    public_nombre = models.PositiveIntegerField(_("nombre de bénéficiaires"), null=True, blank=True)
+    public_age_min = models.PositiveSmallIntegerField(
+        _("âge minimum"), null=True, blank=True, validators=[MaxValueValidator(120)]
+    )
+    public_age_max = models.PositiveSmallIntegerField(
+        _("âge maximum"), null=True, blank=True, validators=[MaxValueValidator(120)]
+    )
+    public_part_qpv = models.DecimalField(
+        _("part du public résidant en QPV (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    public_description = models.TextField(_("public visé"), blank=True)
+    qpvs = models.ManyToManyField(QPV, blank=True, related_name="demandes", verbose_name=_("quartiers prioritaires"))
+    territoire = models.ForeignKey(
+        Territoire, on_delete=models.PROTECT, null=True, blank=True, related_name="demandes"
+    )
+    lieu = models.CharField(_("lieu(x) de réalisation"), max_length=250, blank=True)
+    date_debut = models.DateField(_("date de début"), null=True, blank=True)
+    date_fin = models.DateField(_("date de fin"), null=True, blank=True)
+    moyens_benevoles = models.PositiveIntegerField(_("bénévoles affectés"), null=True, blank=True)
+    moyens_salaries = models.PositiveIntegerField(_("salariés affectés"), null=True, blank=True)
+    moyens_etpt = models.DecimalField(
+        _("salariés affectés en ETPT"), max_digits=7, decimal_places=2, null=True, blank=True, validators=MONTANT
+    )
+    objectifs = models.ManyToManyField(
+        Objectif, blank=True, related_name="demandes", verbose_name=_("objectifs du contrat de ville")
+    )
+    # Déclaration sur l'honneur (CERFA §7), made by a représentant légal at deposit.
+    declaration_nom = models.CharField(_("nom et prénom du signataire"), max_length=200, blank=True)
+    declaration_qualite = models.CharField(_("qualité du signataire"), max_length=100, blank=True)
+    declaration_date = models.DateField(_("date de la déclaration"), null=True, blank=True)
+    declaration_par = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    declaration_engagement_republicain = models.BooleanField(
+        _("respect du contrat d'engagement républicain (loi 2021-1109)"), default=False
+    )
+    declaration_exactitude = models.BooleanField(_("exactitude des informations et des pièces"), default=False)
+    # Snapshot of the porteur's identification at deposit: the record of what was filed.
+    identification = models.JSONField(_("identification au dépôt"), default=dict, blank=True)
+    empreinte = models.CharField(
+        _("empreinte SHA-256 du dossier déposé"), max_length=64, blank=True, help_text=_("Imprimée sur le récépissé.")
+    )
+    cree_par = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    cree_le = models.DateTimeField(_("créée le"), auto_now_add=True)
+    modifie_le = models.DateTimeField(_("modifiée le"), auto_now=True)
+    depose_le = models.DateTimeField(_("déposée le"), null=True, blank=True)
+    depose_par = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("demande")
+        verbose_name_plural = _("demandes")
+        ordering = ["-cree_le"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campagne", "numero"], condition=~models.Q(numero=""), name="demande_numero_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["campagne", "statut"]), models.Index(fields=["porteur", "statut"])]
+
+    def __str__(self) -> str:
+        return f"{self.numero or 'Brouillon'} — {self.intitule}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.date_debut and self.date_fin and self.date_fin < self.date_debut:
+            errors["date_fin"] = _("La date de fin doit suivre la date de début.")
+        if (
+            self.public_age_min is not None
+            and self.public_age_max is not None
+            and self.public_age_max < self.public_age_min
+        ):
+            errors["public_age_max"] = _("L'âge maximum doit être supérieur ou égal à l'âge minimum.")
+        if errors:
+            raise ValidationError(errors)
+
+    # --- Workflow (the next stages add their transitions here).
+    @transition(
+        field=statut,
+        source=StatutDemande.BROUILLON,
+        target=StatutDemande.DEPOSEE,
+        permission=lambda demande, user: est_representant_legal(demande, user),
+    )
+    def deposer(self) -> None:
+        """Deposit by a représentant légal; the service checks completeness and the closing date."""
+
+    @property
+    def modifiable_par_porteur(self) -> bool:
+        return self.statut in (StatutDemande.BROUILLON, StatutDemande.A_COMPLETER)
+
+    # --- Budget figures (Decimal, computed from the lines).
+    def totaux(self) -> dict[str, Decimal]:
+        lignes = {
+            row["sens"]: row["total"] or ZERO
+            for row in self.lignes_budget.values("sens").annotate(total=Sum("montant")).order_by()
+        }
+        demande = self.lignes_financement.aggregate(total=Sum("montant_demande"))["total"] or ZERO
+        charges = lignes.get("charge", ZERO)
+        produits = lignes.get("produit", ZERO) + demande
+        return {"charges": charges, "produits": produits, "demande": demande, "ecart": charges - produits}
+
+
+class LigneBudget(models.Model):
+    """One line of the budget prévisionnel, on the plan comptable associatif (except 74 per financeur)."""
+
+    demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="lignes_budget")
+    compte = models.CharField(_("compte"), max_length=12, choices=COMPTES)
+    sens = models.CharField(_("sens"), max_length=8, editable=False)
+    detail = models.CharField(_("détail"), max_length=200, blank=True)
+    montant = models.DecimalField(_("montant (€)"), max_digits=12, decimal_places=2, default=ZERO, validators=MONTANT)
+
+    class Meta:
+        verbose_name = _("ligne de budget")
+        verbose_name_plural = _("lignes de budget")
+        ordering = ["demande", "compte"]
+        constraints = [
+            models.UniqueConstraint(fields=["demande", "compte"], name="ligne_budget_unique"),
+            models.CheckConstraint(condition=models.Q(montant__gte=0), name="ligne_budget_montant_positif"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.compte} : {self.montant} €"
+
+    def save(self, *args, **kwargs) -> None:
+        from subventions.demandes.enums import SENS_PAR_COMPTE
+
+        self.sens = SENS_PAR_COMPTE[self.compte]
+        super().save(*args, **kwargs)
+
+
+class LigneFinancement(models.Model):
+    """What the demande asks one financeur of the campagne (its line 74). Each financeur decides its own part."""
+
+    demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="lignes_financement")
+    financeur = models.ForeignKey(Financeur, on_delete=models.PROTECT, related_name="lignes_financement")
+    montant_demande = models.DecimalField(
+        _("montant demandé (€)"), max_digits=12, decimal_places=2, default=ZERO, validators=MONTANT
+    )
+
+    class Meta:
+        verbose_name = _("ligne de financement")
+        verbose_name_plural = _("lignes de financement")
+        ordering = ["demande", "financeur__nom"]
+        constraints = [
+            models.UniqueConstraint(fields=["demande", "financeur"], name="ligne_financement_unique"),
+            models.CheckConstraint(
+                condition=models.Q(montant_demande__gte=0), name="ligne_financement_montant_positif"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.financeur} : {self.montant_demande} €"
+
+
+class Indicateur(models.Model):
+    demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="indicateurs")
+    nom = models.CharField(_("indicateur"), max_length=200)
+    cible = models.CharField(_("valeur cible"), max_length=100)
+    ordre = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("indicateur d'évaluation")
+        verbose_name_plural = _("indicateurs d'évaluation")
+        ordering = ["demande", "ordre", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.nom} (cible : {self.cible})"
+
+
+class PieceDemande(models.Model):
+    """A pièce the campagne requires, attached to the demande from the porteur's vault."""
+
+    demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="pieces")
+    type = models.ForeignKey(TypePiece, on_delete=models.PROTECT, related_name="+")
+    piece = models.ForeignKey(Piece, on_delete=models.PROTECT, related_name="demandes")
+
+    class Meta:
+        verbose_name = _("pièce de la demande")
+        verbose_name_plural = _("pièces de la demande")
+        constraints = [models.UniqueConstraint(fields=["demande", "type"], name="piece_demande_unique_par_type")]
+
+    def __str__(self) -> str:
+        return f"{self.type} → {self.piece}"
+
+
+class CompteurDossiers(models.Model):
+    """The last dossier number given in a campagne; locked to give the next one (2015-000123)."""
+
+    campagne = models.OneToOneField(Campagne, on_delete=models.CASCADE, related_name="compteur_dossiers")
+    dernier = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("compteur de dossiers")
+
+    def __str__(self) -> str:
+        return f"{self.campagne} : {self.dernier}"

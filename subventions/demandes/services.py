@@ -1,0 +1,211 @@
+"""Writes on demandes: create, renew, deposit (numbering, snapshot, récépissé, notification)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from associations.enums import RoleMembre
+from associations.models import Porteur
+from subventions.campagnes.models import Campagne
+from subventions.demandes.etapes import demande_manques
+from subventions.demandes.models import CompteurDossiers, Demande, Indicateur, LigneBudget, LigneFinancement
+from workflows.transitions import TransitionRefusee, transition_appliquer
+
+ROLES_EDITION = (RoleMembre.REPRESENTANT_LEGAL, RoleMembre.GESTIONNAIRE)
+
+
+class DepotRefuse(TransitionRefusee):
+    """The deposit cannot happen; the message (French) says why."""
+
+    def __init__(self, message: str, manques=None):
+        super().__init__(message)
+        self.manques = manques or []
+
+
+def _role(porteur: Porteur, user) -> str | None:
+    return porteur.membres.filter(user=user).values_list("role", flat=True).first()
+
+
+def _verifier_edition(porteur: Porteur, user) -> None:
+    if _role(porteur, user) not in ROLES_EDITION:
+        raise PermissionDenied(_("Seuls les représentants légaux et gestionnaires peuvent préparer une demande."))
+
+
+def _verifier_campagne_ouverte(campagne: Campagne) -> None:
+    maintenant = timezone.now()
+    if maintenant < campagne.ouverture:
+        raise DepotRefuse(
+            _("La campagne n'ouvre que le %(date)s (heure de Paris).")
+            % {"date": date_format(timezone.localtime(campagne.ouverture), "DATETIME_FORMAT")}
+        )
+    if maintenant >= campagne.cloture:
+        raise DepotRefuse(
+            _("La campagne est close depuis le %(date)s (heure de Paris) : plus aucun dépôt n'est possible.")
+            % {"date": date_format(timezone.localtime(campagne.cloture), "DATETIME_FORMAT")}
+        )
+
+
+@transaction.atomic
+def demande_creer(*, porteur: Porteur, campagne: Campagne, user, intitule: str) -> Demande:
+    _verifier_edition(porteur, user)
+    _verifier_campagne_ouverte(campagne)
+    demande = Demande(campagne=campagne, porteur=porteur, intitule=intitule.strip(), cree_par=user)
+    demande.full_clean()
+    demande.save()
+    LigneFinancement.objects.bulk_create(
+        [LigneFinancement(demande=demande, financeur=f) for f in campagne.financeurs.order_by("nom")]
+    )
+    return demande
+
+
+@transaction.atomic
+def demande_renouveler(*, origine: Demande, campagne: Campagne, user) -> Demande:
+    """A new brouillon from a previous year's action: content copied; decisions and amounts granted are not."""
+    from subventions.demandes.enums import TypeDemande
+
+    demande = demande_creer(porteur=origine.porteur, campagne=campagne, user=user, intitule=origine.intitule)
+    champs = [
+        "nature", "objet", "duree", "objectifs_action", "description", "public_nombre", "public_age_min",
+        "public_age_max", "public_part_qpv", "public_description", "lieu", "moyens_benevoles", "moyens_salaries",
+        "moyens_etpt", "territoire_id",
+    ]  # fmt: skip
+    for champ in champs:
+        setattr(demande, champ, getattr(origine, champ))
+    demande.origine = origine
+    demande.type_demande = TypeDemande.RENOUVELLEMENT
+    demande.save()
+    demande.qpvs.set(origine.qpvs.all())
+    eligibles = set(campagne.objectifs.values_list("pk", flat=True))
+    demande.objectifs.set([o for o in origine.objectifs.all() if not eligibles or o.pk in eligibles])
+    Indicateur.objects.bulk_create(
+        [Indicateur(demande=demande, nom=i.nom, cible=i.cible, ordre=i.ordre) for i in origine.indicateurs.all()]
+    )
+    LigneBudget.objects.bulk_create(
+        [
+            LigneBudget(demande=demande, compte=o.compte, sens=o.sens, detail=o.detail, montant=o.montant)
+            for o in origine.lignes_budget.all()
+        ]
+    )
+    # Amounts asked are copied only for financeurs that take part in the new campagne.
+    anciens = {ligne.financeur_id: ligne.montant_demande for ligne in origine.lignes_financement.all()}
+    for ligne in demande.lignes_financement.all():
+        if ligne.financeur_id in anciens:
+            ligne.montant_demande = anciens[ligne.financeur_id]
+            ligne.save(update_fields=["montant_demande"])
+    return demande
+
+
+def numero_attribuer(campagne: Campagne) -> str:
+    """Next dossier number of the campagne (e.g. 2015-000123), under a row lock: no gap on commit, no duplicate."""
+    try:
+        with transaction.atomic():
+            CompteurDossiers.objects.get_or_create(campagne=campagne)
+    except IntegrityError:
+        pass  # created meanwhile by a concurrent deposit
+    compteur = CompteurDossiers.objects.select_for_update().get(campagne=campagne)
+    compteur.dernier += 1
+    compteur.save(update_fields=["dernier"])
+    return f"{campagne.exercice}-{compteur.dernier:06d}"
+
+
+def identification_porteur(porteur: Porteur) -> dict:
+    champs = [
+        "nom", "sigle", "siret", "siren", "rna", "forme_juridique", "adresse", "code_postal", "commune", "telephone",
+        "email", "representant_nom", "representant_prenom", "representant_qualite", "contact_nom", "contact_prenom",
+        "contact_email", "contact_telephone", "agrements", "utilite_publique", "benevoles", "salaries", "volontaires",
+        "adherents", "iban", "bic",
+    ]  # fmt: skip
+    data = {c: getattr(porteur, c) for c in champs}
+    for c in ("etpt", "budget_annee_precedente", "budget_annee_courante"):
+        valeur = getattr(porteur, c)
+        data[c] = None if valeur is None else str(valeur)
+    return data
+
+
+def empreinte_dossier(demande: Demande) -> str:
+    """SHA-256 of the filed content (canonical JSON): printed on the récépissé, it proves what was deposited."""
+    contenu = {
+        "numero": demande.numero,
+        "campagne": demande.campagne.exercice,
+        "identification": demande.identification,
+        "action": {
+            c: str(getattr(demande, c) or "")
+            for c in (
+                "intitule",
+                "objectifs_action",
+                "description",
+                "public_nombre",
+                "public_part_qpv",
+                "lieu",
+                "date_debut",
+                "date_fin",
+                "nature",
+                "type_demande",
+                "objet",
+                "duree",
+            )
+        },  # fmt: skip
+        "qpv": sorted(demande.qpvs.values_list("code", flat=True)),
+        "objectifs": sorted(demande.objectifs.values_list("code", flat=True)),
+        "indicateurs": [[i.nom, i.cible] for i in demande.indicateurs.all()],
+        "budget": {ligne.compte: str(ligne.montant) for ligne in demande.lignes_budget.all()},
+        "financeurs": {
+            lf.financeur.code: str(lf.montant_demande) for lf in demande.lignes_financement.select_related("financeur")
+        },
+        "pieces": sorted(p.piece.sha256 for p in demande.pieces.select_related("piece")),
+        "declaration": [demande.declaration_nom, demande.declaration_qualite, str(demande.declaration_date)],
+    }
+    return hashlib.sha256(json.dumps(contenu, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def demande_deposer(
+    *, demande: Demande, user, nom: str, qualite: str, engagement_republicain: bool, exactitude: bool
+) -> Demande:
+    """Deposit: completeness, closing date (Europe/Paris), déclaration by a représentant légal, number, récépissé.
+
+    Safe against double submission: the row is locked and only a brouillon can be deposited, so two tabs or a
+    replayed request give one deposited demande and one récépissé.
+    """
+    from subventions.demandes.pdf import recepisse_pdf
+    from subventions.demandes.tasks import notifier_depot
+    from workflows.documents import document_enregistrer
+
+    if not (engagement_republicain and exactitude):
+        raise DepotRefuse(
+            _("La déclaration sur l'honneur, dont le respect du contrat d'engagement républicain, doit être cochée.")
+        )
+    if not nom.strip() or not qualite.strip():
+        raise DepotRefuse(_("Indiquez le nom et la qualité du représentant légal qui signe la déclaration."))
+
+    def avant(verrouillee: Demande) -> None:
+        _verifier_campagne_ouverte(verrouillee.campagne)
+        manques = demande_manques(verrouillee)
+        if manques:
+            raise DepotRefuse(_("Le dossier est incomplet."), manques=manques)
+
+    def apres(deposee: Demande) -> None:
+        deposee.numero = numero_attribuer(deposee.campagne)
+        deposee.depose_le = timezone.now()
+        deposee.depose_par = user
+        deposee.declaration_nom = nom.strip()
+        deposee.declaration_qualite = qualite.strip()
+        deposee.declaration_date = timezone.localdate()
+        deposee.declaration_par = user
+        deposee.declaration_engagement_republicain = True
+        deposee.declaration_exactitude = True
+        deposee.identification = identification_porteur(deposee.porteur)
+        deposee.empreinte = empreinte_dossier(deposee)
+        deposee.save()
+        document_enregistrer(
+            obj=deposee, nature="recepisse", contenu=recepisse_pdf(deposee), nom=f"recepisse-{deposee.numero}.pdf"
+        )
+        transaction.on_commit(lambda: notifier_depot.delay(deposee.pk))
+
+    return transition_appliquer(obj=demande, transition="deposer", acteur=user, avant=avant, apres=apres)

@@ -12,5 +12,8 @@ class SubventionsConfig(AppConfig):
         from django.conf import settings
 
         if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-            for folder in (settings.CELERY_BROKER_FOLDER, settings.VAR_DIR / "celery" / "processed"):
+            for folder in (
+                settings.CELERY_BROKER_FOLDER,
+                *(settings.VAR_DIR / "celery" / f for f in ("processed", "control")),
+            ):
                 folder.mkdir(parents=True, exist_ok=True)

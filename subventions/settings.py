@@ -211,6 +211,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(CELERY_BROKER_FOLDER),
         "data_folder_out": str(CELERY_BROKER_FOLDER),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 else:
@@ -265,3 +266,4 @@ CELERY_BEAT_SCHEDULE = {
     "courriels-relancer": {"task": "workflows.tasks.courriels_relancer", "schedule": 300.0},
 }
 SUBVENTIONS_SITE_URL = env_str("SUBVENTIONS_SITE_URL", "http://127.0.0.1:8000")
+SUBVENTIONS_PIECE_TAILLE_MAX = env_int("SUBVENTIONS_PIECE_TAILLE_MAX", 10 * 1024 * 1024)

@@ -6,6 +6,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -181,6 +182,9 @@ class Invitation(models.Model):
     def __str__(self) -> str:
         return f"{self.email} → {self.porteur}"
 
+    def clean(self) -> None:
+        self.email = (self.email or "").strip().lower()
+
     @property
     def utilisable(self) -> bool:
         return not self.annulee and self.acceptee_le is None and self.expire_le > timezone.now()
@@ -215,6 +219,21 @@ class Piece(models.Model):
 
     def __str__(self) -> str:
         return self.libelle or f"{self.type} — {self.nom_original}"
+
+    def clean(self) -> None:
+        if self.valide_du and self.valide_au and self.valide_au < self.valide_du:
+            raise ValidationError(
+                {
+                    "valide_au": _("La fin de validité ne peut pas précéder son début (%(debut)s).")
+                    % {"debut": self.valide_du.strftime("%d/%m/%Y")}
+                }
+            )
+
+    @property
+    def format_lisible(self) -> str:
+        return {"application/pdf": "PDF", "image/png": "image PNG", "image/jpeg": "image JPEG"}.get(
+            self.type_mime, self.type_mime
+        )
 
     def est_valide(self, jour=None) -> bool:
         jour = jour or timezone.localdate()

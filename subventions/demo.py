@@ -24,6 +24,7 @@ from django.utils import timezone
 from subventions.campagnes.models import Campagne, Enveloppe
 from subventions.comptes.enums import Role
 from subventions.comptes.models import Habilitation, User
+from subventions.demo_demandes import seed_demandes
 from subventions.referentiel.enums import TypeFinanceur
 from subventions.referentiel.models import (
     QPV,
@@ -414,7 +415,8 @@ def seed(*, scale: str = "small", graine: int = 2015, aujourd_hui: date | None =
     for compte in COMPTES:
         _seed_compte(compte, financeurs, territoires)
 
-    del rng  # the marseille scale's requests, comités and conventions come with the next stages
+    if scale == "marseille":
+        seed_demandes(campagne=c2015, rng=rng)  # ~720 deposited requests from ~300 porteurs; comités come next
     return {
         "financeurs": Financeur.objects.count(),
         "qpv": QPV.objects.count(),

@@ -174,7 +174,7 @@ def demande_deposer(
     replayed request give one deposited demande and one récépissé.
     """
     from subventions.demandes.pdf import recepisse_pdf
-    from subventions.demandes.tasks import notifier_depot
+    from subventions.demandes.tasks import courriel_depot_programmer
     from workflows.documents import document_enregistrer
 
     if not (engagement_republicain and exactitude):
@@ -206,6 +206,8 @@ def demande_deposer(
         document_enregistrer(
             obj=deposee, nature="recepisse", contenu=recepisse_pdf(deposee), nom=f"recepisse-{deposee.numero}.pdf"
         )
-        transaction.on_commit(lambda: notifier_depot.delay(deposee.pk))
+        # The notice is written in the outbox inside the deposit transaction: a task queue that is down
+        # delays the email (the outbox re-queues it), it never fails a deposit that succeeded.
+        courriel_depot_programmer(demande_id=deposee.pk)
 
     return transition_appliquer(obj=demande, transition="deposer", acteur=user, avant=avant, apres=apres)

@@ -1,33 +1,76 @@
-"""Thin tasks of the demandes app."""
+"""Thin tasks of the demandes app, and the outbox write they call."""
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 
-from subventions.demandes.models import Demande
+from subventions.demandes.models import Demande, LigneFinancement
 from workflows.models import Courriel
 from workflows.services import courriel_programmer
 
+logger = logging.getLogger(__name__)
 
-@shared_task(bind=True, max_retries=5, acks_late=True)
-def notifier_depot(self, demande_id: int) -> bool:
-    """Email the deposit receipt notice to the porteur's members; runs twice without sending twice."""
-    demande = Demande.objects.select_related("porteur", "campagne", "depose_par").get(pk=demande_id)
-    modele = f"depot:{demande.pk}"
+# Errors worth another try: the database restarting or failing over, a lock timeout, a dropped connection.
+# Anything else (a template error, a bug) would fail the same way again and is left to the logs.
+ERREURS_TRANSITOIRES = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+
+
+def modele_courriel_depot(demande_id: int) -> str:
+    """The outbox key of a demande's deposit notice: one notice per demande, whoever asks for it and how often."""
+    return f"depot:{demande_id}"
+
+
+def courriel_depot_programmer(*, demande_id: int) -> Courriel | None:
+    """Write the deposit notice in the outbox, once per demande; it is sent after commit by the outbox task.
+
+    Returns None when there is nothing to do: the notice already exists, or the demande is gone or not deposited.
+    The demande row is locked first so that two runs at the same time (a retried task, two workers) queue one notice.
+    """
     with transaction.atomic():
-        if Courriel.objects.filter(modele=modele).exists():
-            return False
-        destinataires = sorted(
-            {m.user.email for m in demande.porteur.membres.select_related("user")} | {demande.depose_par.email}
+        if not Demande.objects.select_for_update().filter(pk=demande_id).exclude(numero="").exists():
+            return None
+        if Courriel.objects.filter(modele=modele_courriel_depot(demande_id)).exists():
+            return None
+        demande = (
+            Demande.objects.select_related("porteur", "campagne", "depose_par")
+            .prefetch_related(
+                Prefetch("lignes_financement", queryset=LigneFinancement.objects.select_related("financeur"))
+            )
+            .get(pk=demande_id)
         )
+        membres = demande.porteur.membres.select_related("user").filter(user__is_active=True)
+        destinataires = {m.user.email for m in membres}
+        if demande.depose_par is not None:
+            destinataires.add(demande.depose_par.email)
+        if not destinataires:
+            return None
         contexte = {"demande": demande, "site": getattr(settings, "SUBVENTIONS_SITE_URL", "http://127.0.0.1:8000")}
-        courriel_programmer(
-            destinataires=destinataires,
-            sujet=f"Dépôt de votre demande {demande.numero} — {demande.intitule}"[:255],
+        return courriel_programmer(
+            destinataires=sorted(destinataires),
+            sujet=f"Dépôt de votre demande {demande.numero} — {demande.intitule}",
             texte=render_to_string("demandes/email/depot.txt", contexte),
-            modele=modele,
+            modele=modele_courriel_depot(demande_id),
         )
-    return True
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=ERREURS_TRANSITOIRES,
+    max_retries=6,
+    retry_backoff=30,  # 30 s, 1 min, 2 min … capped below, with jitter so that retries do not arrive together
+    retry_backoff_max=30 * 60,
+    retry_jitter=True,
+)
+def notifier_depot(self, demande_id: int) -> bool:
+    """Email the deposit notice to the porteur's members; running it twice sends one email. True if queued now."""
+    courriel = courriel_depot_programmer(demande_id=demande_id)
+    if courriel is None:
+        logger.info("Avis de dépôt de la demande %s : rien à envoyer (déjà programmé ou demande absente).", demande_id)
+    return courriel is not None

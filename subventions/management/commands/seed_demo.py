@@ -1,8 +1,11 @@
 """Loads the demo data set (idempotent, deterministic)."""
 
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 
 from subventions import demo
+from subventions.demandes.models import Demande
 from subventions.referentiel.models import Financeur
 
 
@@ -20,9 +23,14 @@ class Command(BaseCommand):
         if if_empty and Financeur.objects.exists():
             self.stdout.write("Base déjà remplie : démonstration non rechargée.")
             return
+        debut = time.perf_counter()
         try:
             compteurs = demo.seed(scale=scale, graine=seed)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        duree = time.perf_counter() - debut
+        compteurs["demandes déposées"] = Demande.objects.exclude(numero="").count()
         resume = ", ".join(f"{nom} : {n}" for nom, n in compteurs.items())
-        self.stdout.write(self.style.SUCCESS(f"Démonstration chargée ({scale}, graine {seed}) — {resume}."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Démonstration chargée ({scale}, graine {seed}) en {duree:.1f} s — {resume}.")
+        )

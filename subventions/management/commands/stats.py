@@ -1,0 +1,69 @@
+"""Prints the figures of a campagne's demandes, as JSON or as a French summary."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from subventions.campagnes.models import Campagne
+from subventions.demandes.stats import LIBELLES, statistiques_demandes
+from subventions.referentiel.models import Financeur
+from subventions.templatetags.subventions_tags import formater_montant
+
+
+class Command(BaseCommand):
+    help = "Chiffres des demandes d'une campagne (actions déposées, porteurs, montants demandés)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--campagne", required=True, help="Exercice de la campagne, par exemple 2015.")
+        parser.add_argument(
+            "--financeur", help="Code (par exemple « etat ») ou identifiant d'un financeur : ses seules demandes."
+        )
+        parser.add_argument(
+            "--json", action="store_true", dest="en_json", help="Un objet JSON sur la sortie standard."
+        )
+
+    def handle(self, *args, campagne, financeur, en_json, **options):
+        chiffres = statistiques_demandes(campagne=_campagne(campagne), financeur=_financeur(financeur))
+        if en_json:
+            self.stdout.write(json.dumps(chiffres, ensure_ascii=False, indent=2))
+            return
+        for cle, valeur in chiffres.items():
+            if cle == "financeur" and valeur is None:
+                valeur = "tous"
+            elif cle.startswith("montant"):
+                valeur = formater_montant(valeur)
+            self.stdout.write(f"{LIBELLES.get(cle, cle)} : {valeur}")
+
+
+def _campagne(valeur: str) -> Campagne:
+    if not str(valeur).strip().isdigit():
+        raise CommandError(
+            f"--campagne attend l'exercice de la campagne (une année, par exemple 2015), pas « {valeur} »."
+        )
+    exercice = int(valeur)
+    campagnes = list(Campagne.objects.filter(exercice=exercice).select_related("contrat"))
+    if not campagnes:
+        connus = ", ".join(str(e) for e in Campagne.objects.order_by("exercice").values_list("exercice", flat=True))
+        raise CommandError(f"Aucune campagne pour l'exercice {exercice}. Exercices connus : {connus or 'aucun'}.")
+    if len(campagnes) > 1:
+        contrats = " ; ".join(str(c.contrat) for c in campagnes)
+        raise CommandError(
+            f"Plusieurs campagnes ont l'exercice {exercice} ({contrats}) : les chiffres par contrat de ville ne sont "
+            "pas encore proposés par cette commande."
+        )
+    return campagnes[0]
+
+
+def _financeur(valeur: str | None) -> Financeur | None:
+    if valeur is None:
+        return None
+    valeur = valeur.strip()
+    financeur = Financeur.objects.filter(code=valeur).first()
+    if financeur is None and valeur.isdigit():
+        financeur = Financeur.objects.filter(pk=int(valeur)).first()
+    if financeur is None:
+        codes = ", ".join(Financeur.objects.order_by("code").values_list("code", flat=True))
+        raise CommandError(f"Financeur inconnu : « {valeur} ». Codes connus : {codes or 'aucun'}.")
+    return financeur

@@ -17,7 +17,7 @@ def _media_root(settings, tmp_path):
 def _eager_queue(request):
     """Tasks run inline by default; tests marked `real_queue` talk to the configured broker with a real worker."""
     if request.node.get_closest_marker("real_queue"):
-        yield
+        yield from _file_privee(request.getfixturevalue("tmp_path"))
         return
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
@@ -29,3 +29,24 @@ def _eager_queue(request):
 def postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("Needs PostgreSQL (set DATABASE_URL); CI runs it.")
+
+
+def _file_privee(tmp_path):
+    """A filesystem broker folder of the test's own, so that another test session running at the same time on the
+    same checkout (its worker would take our messages, against its own database) cannot interfere. Redis is kept."""
+    if not celery_app.conf.broker_url.startswith("filesystem://"):
+        yield
+        return
+    precedentes = celery_app.conf.broker_transport_options
+    dossier = tmp_path / "broker"
+    dossier.mkdir()
+    celery_app.conf.broker_transport_options = {
+        **precedentes,
+        "data_folder_in": str(dossier),
+        "data_folder_out": str(dossier),
+        "control_folder": str(tmp_path / "control"),
+    }
+    celery_app._pool, celery_app.amqp._producer_pool = None, None  # reconnect with the new folders
+    yield
+    celery_app.conf.broker_transport_options = precedentes
+    celery_app._pool, celery_app.amqp._producer_pool = None, None

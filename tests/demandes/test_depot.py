@@ -314,28 +314,9 @@ def test_simultaneous_deposits_in_one_campagne_get_distinct_sequential_numbers(p
 # --- A real worker, through the configured broker ---------------------------------------------------------------
 
 
-@pytest.fixture
-def file_privee(tmp_path):
-    """A filesystem broker folder of this test's own: another test session running at the same time on the same
-    checkout (its worker would take our messages, against its own database) cannot interfere. Redis is left as is."""
-    from subventions.celery import app
-
-    if not app.conf.broker_url.startswith("filesystem://"):
-        yield
-        return
-    precedentes = app.conf.broker_transport_options
-    dossier = str(tmp_path / "broker")
-    app.conf.broker_transport_options = {**precedentes, "data_folder_in": dossier, "data_folder_out": dossier}
-    (tmp_path / "broker").mkdir()
-    app._pool, app.amqp._producer_pool = None, None  # connections are made again with the new folder
-    yield
-    app.conf.broker_transport_options = precedentes
-    app._pool, app.amqp._producer_pool = None, None
-
-
 @pytest.mark.real_queue
 @pytest.mark.django_db(transaction=True)
-def test_deposit_notice_goes_through_the_broker_to_a_real_worker(settings, file_privee):
+def test_deposit_notice_goes_through_the_broker_to_a_real_worker(settings):
     from celery.contrib.testing.worker import start_worker
 
     from subventions.celery import app

@@ -44,7 +44,7 @@ worker: $(VENV)/.installed
 
 # PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL are set; SQLite and an eager queue otherwise.
 test: $(VENV)/.installed-dev
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -8,12 +8,15 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from associations.selectors import ROLES_EDITION, adhesions_de
 from subventions.campagnes.models import Campagne
 from subventions.campagnes.selectors import campagnes_ouvertes, campagnes_visibles, enveloppes_visibles
 from subventions.comptes.access import agent_requis
 from subventions.comptes.enums import Role
 from subventions.comptes.scopes import perimetre, scope_queryset
 from subventions.context_processors import espaces_de
+from subventions.demandes.selectors import demandes_des_porteurs_de
+from subventions.demandes.views import demandes_annotees, url_ou_rien
 from subventions.referentiel.models import QPV, ContratDeVille, Financeur, Territoire
 
 ROLES_CAMPAGNE = tuple(Role)
@@ -30,7 +33,33 @@ def accueil(request):
 
 @login_required
 def espace_association(request):
-    return render(request, "espaces/association.html", {"campagnes": campagnes_ouvertes()})
+    """The porteur's home: for each structure of the user, every demande with its status in plain French, what is
+    expected and by when, the récépissés; the open campagnes with "Nouvelle demande"."""
+    membres = list(adhesions_de(request.user))
+    demandes = demandes_annotees(list(demandes_des_porteurs_de(request.user)))
+    par_porteur: dict[int, list] = {}
+    for demande in demandes:
+        par_porteur.setdefault(demande.porteur_id, []).append(demande)
+    structures = [
+        {
+            "porteur": m.porteur,
+            "role": m.get_role_display(),
+            "peut_creer": m.role in ROLES_EDITION,
+            "demandes": par_porteur.get(m.porteur_id, []),
+        }
+        for m in membres
+    ]
+    return render(
+        request,
+        "espaces/association.html",
+        {
+            "structures": structures,
+            "peut_creer": any(s["peut_creer"] for s in structures),
+            "campagnes": campagnes_ouvertes().order_by("cloture", "titre"),
+            "url_mes_structures": url_ou_rien("associations:mes_structures"),
+            "url_porteur_creer": url_ou_rien("associations:porteur_creer"),
+        },
+    )
 
 
 def _financeurs_du_perimetre(user, roles):

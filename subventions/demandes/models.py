@@ -134,6 +134,11 @@ class Demande(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.numero or 'Brouillon'} — {self.intitule}"
 
+    def clean_fields(self, exclude=None) -> None:
+        # The state is protected (django-fsm): clean_fields() would assign it again and raise; only transitions
+        # change it, so it is never "cleaned" here.
+        super().clean_fields(exclude={*(exclude or ()), "statut"})
+
     def clean(self) -> None:
         errors = {}
         if self.date_debut and self.date_fin and self.date_fin < self.date_debut:

@@ -58,9 +58,11 @@ def test_download_names_carry_the_extension_of_the_real_content(nom, mime, atten
 
 @pytest.mark.parametrize(
     ("contenu", "mime"),
-    [(pdf_minimal(), "application/pdf"), (png_minimal(), "image/png"), (jpeg_minimal(), "image/jpeg")],
+    [(pdf_minimal, "application/pdf"), (png_minimal, "image/png"), (jpeg_minimal, "image/jpeg")],
+    ids=["pdf", "png", "jpeg"],
 )
 def test_valid_files_report_type_size_and_fingerprint(contenu, mime):
+    contenu = contenu()
     import hashlib
 
     verifie = uploads.fichier_verifier(ContentFile(contenu, name="x"), taille_maximale=10**6)

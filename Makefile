@@ -27,7 +27,7 @@ migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
-	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py seed_demo --scale marseille --if-empty
 
 # Web server and Celery worker (filesystem broker, beat embedded) together; Ctrl-C stops both.
 run: demo

@@ -23,7 +23,7 @@ CODE_POSTAL_RE = re.compile(r"^\d{5}$")
 class ChampBootstrap(BoundField):
     """A bound field whose widget carries Bootstrap classes and the ids of its help and error texts.
 
-    The ids match templates/partials/form.html (`<id>_aide`, `<id>_erreur`), so screen readers announce them.
+    The ids match templates/partials/form.html (`<id>_helptext`, `<id>_error`, as Django names them), so screen readers announce them.
     """
 
     def build_widget_attrs(self, attrs, widget=None):
@@ -37,11 +37,11 @@ class ChampBootstrap(BoundField):
             classe = "form-control"
         decrit = []
         if self.help_text:
-            decrit.append(f"{self.auto_id}_aide")
+            decrit.append(f"{self.auto_id}_helptext")
         if self.errors:
             classe += " is-invalid"
             attrs["aria-invalid"] = "true"
-            decrit.append(f"{self.auto_id}_erreur")
+            decrit.append(f"{self.auto_id}_error")
         if decrit:
             attrs["aria-describedby"] = " ".join(decrit)
         else:

@@ -113,3 +113,24 @@ def test_open_campagne_is_readable_by_any_signed_in_user(client, monde):
     response = client.get(reverse("campagne_detail", kwargs={"pk": monde["ouverte"].pk}))
     assert response.status_code == 200
     assert monde["ouverte"].titre in response.content.decode()
+
+
+# Each namespaced app walks every one of its routes with a foreign user in this module of its own.
+MARCHES_PAR_ESPACE = {
+    "associations": "tests/associations/test_acces.py",
+    "demandes": "tests/demandes/test_portail_acces.py",
+}
+
+
+def test_every_namespace_has_its_foreign_user_walk():
+    from pathlib import Path
+
+    espaces = {
+        p.namespace
+        for p in get_resolver().url_patterns
+        if isinstance(p, URLResolver) and p.namespace not in (None, "admin")
+    }
+    assert espaces == set(MARCHES_PAR_ESPACE), "A new app namespace needs its walk of every route as a foreign user."
+    racine = Path(__file__).resolve().parent.parent
+    for module in MARCHES_PAR_ESPACE.values():
+        assert "resolver" in (racine / module).read_text(), f"{module} must build its cases from the URL resolver"

@@ -34,6 +34,7 @@ class Manque:
 def demande_manques(demande) -> list[Manque]:
     """Everything that still prevents the deposit, each with the step where it is fixed."""
     from subventions.demandes.models import ZERO
+    from subventions.templatetags.subventions_tags import formater_montant
 
     manques: list[Manque] = []
     porteur = demande.porteur
@@ -77,8 +78,8 @@ def demande_manques(demande) -> list[Manque]:
     elif totaux["ecart"] != ZERO:
         manque(
             "budget",
-            _("Le budget n'est pas équilibré : charges %(c)s €, produits %(p)s € (écart %(e)s €).")
-            % {"c": totaux["charges"], "p": totaux["produits"], "e": totaux["ecart"]},
+            _("Le budget n'est pas équilibré : charges %(c)s, produits %(p)s (écart %(e)s).")
+            % {k: formater_montant(totaux[v]) for k, v in (("c", "charges"), ("p", "produits"), ("e", "ecart"))},
         )
     lignes = {ligne.compte: ligne.montant for ligne in demande.lignes_budget.all()}
     if lignes.get("86", ZERO) != lignes.get("87", ZERO):

@@ -97,7 +97,7 @@ def test_bad_files_are_refused_with_a_french_message_next_to_the_field(
     response = deposer(client_de(representant), porteur, fichier(nom, contenu))
     assert response.status_code == 200
     html = response.content.decode().replace("&#x27;", "'")
-    assert 'id="id_fichier_erreur"' in html and message in html
+    assert 'id="id_fichier_error"' in html and message in html
     assert 'id="resume-erreurs"' in html
     assert not Piece.objects.exists()
 

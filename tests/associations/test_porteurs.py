@@ -66,8 +66,8 @@ def donnees(**surcharges) -> dict:
 
 
 def erreur_du_champ(html: str, champ: str) -> str:
-    """The text of the error shown right under a field (id_<champ>_erreur), as a screen reader reads it."""
-    trouve = re.search(rf'id="id_{champ}_erreur">(.*?)</div>', html, re.S)
+    """The text of the error shown right under a field (id_<champ>_error), as a screen reader reads it."""
+    trouve = re.search(rf'id="id_{champ}_error">(.*?)</div>', html, re.S)
     assert trouve, f"no error next to {champ}"
     return trouve.group(1)
 

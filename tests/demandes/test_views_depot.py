@@ -99,7 +99,7 @@ def test_unbalanced_budget_blocks_the_deposit_and_shows_the_difference(client, d
     assert response.status_code == 200
     page = texte(response)
     assert "Le dépôt n'a pas été fait. Le dossier est incomplet." in page
-    assert "(écart 500" in page
+    assert "(écart 500,00\u00a0€)" in page
     assert Demande.objects.get(pk=demande.pk).statut == "brouillon"
     assert not Document.objects.exists()
 

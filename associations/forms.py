@@ -23,7 +23,8 @@ CODE_POSTAL_RE = re.compile(r"^\d{5}$")
 class ChampBootstrap(BoundField):
     """A bound field whose widget carries Bootstrap classes and the ids of its help and error texts.
 
-    The ids match templates/partials/form.html (`<id>_helptext`, `<id>_error`, as Django names them), so screen readers announce them.
+    The ids match templates/partials/form.html (`<id>_helptext`, `<id>_error`, as Django names them), so screen
+    readers announce them.
     """
 
     def build_widget_attrs(self, attrs, widget=None):

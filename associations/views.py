@@ -11,6 +11,7 @@ from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from associations import selectors, services, uploads
@@ -385,6 +386,12 @@ def coffre(request, pk: int):
                 messages.success(
                     request, _("« %(nom)s » est déposé dans le coffre-fort.") % {"nom": piece.nom_original}
                 )
+                # Coming from a request's pièces step (?next=), the user goes back to it with the new pièce.
+                retour = request.GET.get("next", "")
+                if retour and url_has_allowed_host_and_scheme(
+                    retour, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+                ):
+                    return redirect(retour)
                 return redirect("associations:coffre", pk=pk)
     elif peut_deposer:
         form = PieceForm(initial={"type_piece": request.GET.get("type")} if request.GET.get("type") else None)

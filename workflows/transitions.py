@@ -31,9 +31,12 @@ def transition_appliquer(
     avant: Callable[[models.Model], None] | None = None,
     apres: Callable[[models.Model], None] | None = None,
     verifier_permission: bool = True,
+    version: int | None = None,
 ) -> models.Model:
     """Take `transition` on `obj` for `acteur`, atomically. Returns the locked, saved instance.
 
+    `version`, for models that carry one, is the version the user's page showed: an older one is refused, so two people
+    acting on the same object at once never overwrite each other silently.
     `avant(obj)` runs on the locked row before the transition (checks that need fresh data), `apres(obj)` after the
     save, in the same transaction (writes that belong with the change). Side effects outside the database must be
     scheduled by the caller with `transaction.on_commit`.
@@ -41,18 +44,20 @@ def transition_appliquer(
     champ = _nom_champ_etat(obj)
     with transaction.atomic():
         verrouille = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
-        if getattr(obj, champ) != getattr(verrouille, champ):
+        if getattr(obj, champ) != getattr(verrouille, champ) or (
+            version is not None and getattr(verrouille, "version", version) != version
+        ):
             raise TransitionRefusee(_("Le dossier a changé entre-temps : rechargez la page et recommencez."))
         methode = getattr(verrouille, transition)
-        if verifier_permission and acteur is not None and not has_transition_perm(methode, acteur):
-            if not can_proceed(methode, check_conditions=False):
-                raise TransitionRefusee(_("Cette action n'est pas possible dans l'état actuel du dossier."))
-            raise TransitionRefusee(_("Vous n'avez pas le droit d'effectuer cette action sur ce dossier."))
         if not can_proceed(methode):
             raise TransitionRefusee(_("Cette action n'est pas possible dans l'état actuel du dossier."))
+        if verifier_permission and acteur is not None and not has_transition_perm(methode, acteur):
+            raise TransitionRefusee(_("Vous n'avez pas le droit d'effectuer cette action sur ce dossier."))
         if avant is not None:
             avant(verrouille)
         source = getattr(verrouille, champ)
+        if hasattr(verrouille, "version"):
+            verrouille.version += 1
         try:
             methode()
             verrouille.save()

@@ -94,3 +94,25 @@ COMPTES = COMPTES_CHARGES + COMPTES_PRODUITS
 SENS_PAR_COMPTE = {code: SensLigne.CHARGE for code, _l in COMPTES_CHARGES} | {
     code: SensLigne.PRODUIT for code, _l in COMPTES_PRODUITS
 }
+
+
+class StatutLigne(models.TextChoices):
+    """Each financeur decides its own part of a demande."""
+
+    DEMANDEE = "demandee", _("Demandée")
+    AVIS_DONNE = "avis_donne", _("Avis donné")
+    INSCRITE = "inscrite", _("Inscrite en comité")
+    ACCORDEE = "accordee", _("Accordée")
+    REFUSEE = "refusee", _("Refusée")
+    AJOURNEE = "ajournee", _("Ajournée")
+    SANS_OBJET = "sans_objet", _("Sans objet (demande close)")
+
+
+class Avis(models.TextChoices):
+    FAVORABLE = "favorable", _("Favorable")
+    RESERVE = "reserve", _("Réservé")
+    DEFAVORABLE = "defavorable", _("Défavorable")
+
+
+# States in which the demande is still being instructed or decided (side exits allowed from them).
+EN_COURS = ("deposee", "a_completer", "en_instruction", "instruite", "inscrite", "ajournee")

@@ -15,12 +15,15 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from associations.enums import RoleMembre
 from associations.models import Piece, Porteur
 from subventions.campagnes.models import Campagne
+from subventions.demandes import permissions as perm
 from subventions.demandes.enums import (
     COMPTES,
+    Avis,
     DureeDemande,
     NatureAide,
     ObjetDemande,
     StatutDemande,
+    StatutLigne,
     TypeDemande,
 )
 from subventions.referentiel.models import QPV, Financeur, Objectif, Territoire, TypePiece
@@ -119,6 +122,15 @@ class Demande(ConcurrentTransitionMixin, models.Model):
     depose_par = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    echeance_complements = models.DateField(_("compléments attendus pour le"), null=True, blank=True)
+    instructeur = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="demandes_instruites",
+        verbose_name=_("instructeur assigné"),
+    )
 
     class Meta:
         verbose_name = _("demande")
@@ -161,6 +173,122 @@ class Demande(ConcurrentTransitionMixin, models.Model):
     )
     def deposer(self) -> None:
         """Deposit by a représentant légal; the service checks completeness and the closing date."""
+
+    @transition(
+        field=statut,
+        source=StatutDemande.DEPOSEE,
+        target=StatutDemande.A_COMPLETER,
+        permission=perm.est_instructeur_de,
+    )
+    def demander_complements(self) -> None:
+        """The instructeur lists what is missing, with a deadline; the porteur may edit and deposit again."""
+
+    @transition(
+        field=statut,
+        source=StatutDemande.A_COMPLETER,
+        target=StatutDemande.DEPOSEE,
+        permission=lambda demande, user: est_representant_legal(demande, user),
+    )
+    def redeposer(self) -> None:
+        """The porteur sends the completed file back."""
+
+    @transition(
+        field=statut,
+        source=[StatutDemande.DEPOSEE, StatutDemande.A_COMPLETER],
+        target=StatutDemande.IRRECEVABLE,
+        permission=perm.est_instructeur_de,
+    )
+    def declarer_irrecevable(self) -> None:
+        """Incomplete or ineligible: closed with a reason given to the porteur."""
+
+    @transition(
+        field=statut,
+        source=StatutDemande.DEPOSEE,
+        target=StatutDemande.EN_INSTRUCTION,
+        permission=perm.est_instructeur_de,
+    )
+    def declarer_recevable(self) -> None:
+        """Complete and eligible: the study starts."""
+
+    @transition(
+        field=statut,
+        source=StatutDemande.EN_INSTRUCTION,
+        target=StatutDemande.INSTRUITE,
+        conditions=[lambda demande: demande.toutes_lignes_avisees],
+        permission=perm.est_instructeur_de,
+    )
+    def terminer_instruction(self) -> None:
+        """Every financeur line has its avis."""
+
+    @transition(
+        field=statut,
+        source=StatutDemande.INSTRUITE,
+        target=StatutDemande.INSCRITE,
+        permission=perm.est_comite_de,
+    )
+    def inscrire(self) -> None:
+        """Put on a comité's ordre du jour."""
+
+    @transition(
+        field=statut,
+        source=StatutDemande.INSCRITE,
+        target=StatutDemande.INSTRUITE,
+        permission=perm.est_comite_de,
+    )
+    def desinscrire(self) -> None:
+        """Taken off the ordre du jour before the séance is closed."""
+
+    @transition(
+        field=statut, source=StatutDemande.INSCRITE, target=StatutDemande.VALIDEE, permission=perm.est_comite_de
+    )
+    def valider(self) -> None:
+        """At the séance's close: at least one line granted."""
+
+    @transition(
+        field=statut, source=StatutDemande.INSCRITE, target=StatutDemande.REFUSEE, permission=perm.est_comite_de
+    )
+    def refuser(self) -> None:
+        """At the séance's close: every line refused."""
+
+    @transition(
+        field=statut, source=StatutDemande.INSCRITE, target=StatutDemande.AJOURNEE, permission=perm.est_comite_de
+    )
+    def ajourner(self) -> None:
+        """At the séance's close: decision postponed to a later séance."""
+
+    @transition(
+        field=statut,
+        source=StatutDemande.AJOURNEE,
+        target=StatutDemande.INSTRUITE,
+        permission=perm.est_comite_de,
+    )
+    def representer(self) -> None:
+        """An ajournée demande goes back to the instruite pool, for a later séance."""
+
+    @transition(
+        field=statut,
+        source=[StatutDemande.BROUILLON, StatutDemande.DEPOSEE, StatutDemande.A_COMPLETER,
+                StatutDemande.EN_INSTRUCTION, StatutDemande.INSTRUITE],
+        target=StatutDemande.RETIREE,
+        permission=lambda demande, user: est_representant_legal(demande, user),
+    )  # fmt: skip
+    def retirer(self) -> None:
+        """The porteur withdraws its request before the decision."""
+
+    @transition(
+        field=statut,
+        source=[StatutDemande.DEPOSEE, StatutDemande.A_COMPLETER, StatutDemande.EN_INSTRUCTION,
+                StatutDemande.INSTRUITE, StatutDemande.AJOURNEE],
+        target=StatutDemande.SANS_SUITE,
+        permission=perm.est_instructeur_de,
+    )  # fmt: skip
+    def classer_sans_suite(self) -> None:
+        """Closed without decision (the action was cancelled, the porteur no longer answers…)."""
+
+    @property
+    def toutes_lignes_avisees(self) -> bool:
+        lignes = [ligne for ligne in self.lignes_financement.all() if ligne.montant_demande > 0]
+        return bool(lignes) and all(ligne.statut != StatutLigne.DEMANDEE for ligne in lignes)
 
     @property
     def modifiable_par_porteur(self) -> bool:
@@ -206,7 +334,7 @@ class LigneBudget(models.Model):
         super().save(*args, **kwargs)
 
 
-class LigneFinancement(models.Model):
+class LigneFinancement(ConcurrentTransitionMixin, models.Model):
     """What the demande asks one financeur of the campagne (its line 74). Each financeur decides its own part."""
 
     demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="lignes_financement")
@@ -214,6 +342,26 @@ class LigneFinancement(models.Model):
     montant_demande = models.DecimalField(
         _("montant demandé (€)"), max_digits=12, decimal_places=2, default=ZERO, validators=MONTANT
     )
+    statut = FSMField(
+        _("statut"), max_length=16, choices=StatutLigne.choices, default=StatutLigne.DEMANDEE, protected=True
+    )
+    avis = models.CharField(_("avis"), max_length=12, choices=Avis.choices, blank=True)
+    montant_propose = models.DecimalField(
+        _("montant proposé (€)"), max_digits=12, decimal_places=2, null=True, blank=True, validators=MONTANT
+    )
+    motivation = models.TextField(_("motivation de l'avis"), blank=True)
+    avis_par = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    avis_le = models.DateTimeField(_("avis donné le"), null=True, blank=True)
+    montant_accorde = models.DecimalField(
+        _("montant accordé (€)"), max_digits=12, decimal_places=2, null=True, blank=True, validators=MONTANT
+    )
+    decide_le = models.DateTimeField(_("décidé le"), null=True, blank=True)
+    # Optimistic lock: a page carries the version it showed; a write on an older version is refused.
+    version = models.PositiveIntegerField(default=0)
+
+    champ_etat = "statut"
 
     class Meta:
         verbose_name = _("ligne de financement")
@@ -224,10 +372,72 @@ class LigneFinancement(models.Model):
             models.CheckConstraint(
                 condition=models.Q(montant_demande__gte=0), name="ligne_financement_montant_positif"
             ),
+            models.CheckConstraint(
+                condition=models.Q(montant_propose__isnull=True)
+                | models.Q(montant_propose__lte=models.F("montant_demande")),
+                name="ligne_financement_propose_au_plus_demande",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(montant_accorde__isnull=True) | models.Q(montant_accorde__gt=0),
+                name="ligne_financement_accorde_positif",
+            ),
         ]
+        indexes = [models.Index(fields=["financeur", "statut"])]
 
     def __str__(self) -> str:
         return f"{self.financeur} : {self.montant_demande} €"
+
+    def clean_fields(self, exclude=None) -> None:
+        super().clean_fields(exclude={*(exclude or ()), "statut"})
+
+    @transition(
+        field=statut,
+        source=[StatutLigne.DEMANDEE, StatutLigne.AVIS_DONNE],
+        target=StatutLigne.AVIS_DONNE,
+        conditions=[lambda ligne: ligne.demande.statut == StatutDemande.EN_INSTRUCTION],
+        permission=perm.est_instructeur_de_ligne,
+    )
+    def donner_avis(self) -> None:
+        """Avis and proposed amount of this financeur, revisable until the demande is instruite."""
+
+    @transition(
+        field=statut, source=StatutLigne.AVIS_DONNE, target=StatutLigne.INSCRITE, permission=perm.est_comite_de_ligne
+    )
+    def inscrire(self) -> None:
+        """On a séance's ordre du jour with its demande."""
+
+    @transition(
+        field=statut, source=StatutLigne.INSCRITE, target=StatutLigne.AVIS_DONNE, permission=perm.est_comite_de_ligne
+    )
+    def desinscrire(self) -> None:
+        """Taken off the ordre du jour, or back for a later séance after an ajournement."""
+
+    @transition(
+        field=statut,
+        source=[StatutLigne.INSCRITE, StatutLigne.ACCORDEE, StatutLigne.REFUSEE, StatutLigne.AJOURNEE],
+        target=StatutLigne.ACCORDEE,
+        permission=perm.est_comite_de_ligne,
+    )
+    def accorder(self) -> None:
+        """Decided in séance (changeable until the séance is closed)."""
+
+    @transition(
+        field=statut,
+        source=[StatutLigne.INSCRITE, StatutLigne.ACCORDEE, StatutLigne.REFUSEE, StatutLigne.AJOURNEE],
+        target=StatutLigne.REFUSEE,
+        permission=perm.est_comite_de_ligne,
+    )
+    def refuser(self) -> None:
+        """Refused in séance."""
+
+    @transition(
+        field=statut,
+        source=[StatutLigne.INSCRITE, StatutLigne.ACCORDEE, StatutLigne.REFUSEE, StatutLigne.AJOURNEE],
+        target=StatutLigne.AJOURNEE,
+        permission=perm.est_comite_de_ligne,
+    )
+    def ajourner(self) -> None:
+        """Postponed in séance."""
 
 
 class Indicateur(models.Model):

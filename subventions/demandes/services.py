@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -211,3 +212,121 @@ def demande_deposer(
         courriel_depot_programmer(demande_id=deposee.pk)
 
     return transition_appliquer(obj=demande, transition="deposer", acteur=user, avant=avant, apres=apres)
+
+
+# --- Recevabilité and instruction (instructeurs) -----------------------------------------------------------------
+
+
+def demande_demander_complements(*, demande: Demande, user, message: str, echeance) -> Demande:
+    """Ask the porteur for complements with a deadline; the porteur may edit and deposit again."""
+    if not message.strip():
+        raise TransitionRefusee(_("Indiquez ce qui manque : le porteur recevra ce message."))
+    if echeance is None or echeance <= timezone.localdate():
+        raise TransitionRefusee(_("L'échéance des compléments doit être postérieure à aujourd'hui."))
+
+    def apres(d: Demande) -> None:
+        d.echeance_complements = echeance
+        d.save(update_fields=["echeance_complements"])
+
+    return transition_appliquer(
+        obj=demande,
+        transition="demander_complements",
+        acteur=user,
+        commentaire=message.strip(),
+        extra={"echeance": echeance.isoformat()},
+        apres=apres,
+    )
+
+
+def demande_redeposer(*, demande: Demande, user) -> Demande:
+    """The porteur sends back the completed file; completeness and the snapshot are checked and taken again."""
+
+    def avant(d: Demande) -> None:
+        manques = demande_manques(d)
+        if manques:
+            raise DepotRefuse(_("Le dossier est incomplet."), manques=manques)
+
+    def apres(d: Demande) -> None:
+        ancienne = d.empreinte
+        d.identification = identification_porteur(d.porteur)
+        d.empreinte = empreinte_dossier(d)
+        d.echeance_complements = None
+        d.save(update_fields=["identification", "empreinte", "echeance_complements"])
+        # The history keeps both versions: the fingerprint before and after the complements.
+        from workflows.models import TransitionLog
+
+        dernier = TransitionLog.objects.filter(object_id=d.pk, transition="redeposer").order_by("-pk").first()
+        if dernier is not None:
+            dernier.extra = {"empreinte_avant": ancienne, "empreinte_apres": d.empreinte}
+            dernier.save(update_fields=["extra"])
+
+    return transition_appliquer(obj=demande, transition="redeposer", acteur=user, avant=avant, apres=apres)
+
+
+def demande_declarer_recevable(*, demande: Demande, user) -> Demande:
+    return transition_appliquer(obj=demande, transition="declarer_recevable", acteur=user)
+
+
+def demande_declarer_irrecevable(*, demande: Demande, user, motif: str) -> Demande:
+    if not motif.strip():
+        raise TransitionRefusee(_("Le motif d'irrecevabilité est obligatoire : il est communiqué au porteur."))
+    return transition_appliquer(obj=demande, transition="declarer_irrecevable", acteur=user, commentaire=motif.strip())
+
+
+def plafond_financeur(ligne) -> Decimal:
+    """The most this financeur may give: its maximum share of the action's total budget, rounded down to the cent."""
+    from decimal import ROUND_DOWN
+
+    charges = ligne.demande.totaux()["charges"]
+    return (charges * ligne.financeur.part_max / Decimal(100)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+
+
+def ligne_donner_avis(*, ligne, user, avis: str, montant_propose: Decimal | None, motivation: str, version: int):
+    """Avis of one financeur on its line: amount ≤ asked and ≤ its maximum share of the budget. When every line has
+    its avis, the demande becomes instruite (same transaction)."""
+    from subventions.demandes.enums import Avis
+
+    if avis not in Avis.values:
+        raise TransitionRefusee(_("Choisissez un avis : favorable, réservé ou défavorable."))
+    if avis == Avis.DEFAVORABLE:
+        montant_propose = Decimal("0.00")
+    if montant_propose is None or montant_propose < 0:
+        raise TransitionRefusee(_("Indiquez le montant proposé (0 € pour un avis défavorable)."))
+    if avis != Avis.DEFAVORABLE and montant_propose == 0:
+        raise TransitionRefusee(_("Un avis favorable ou réservé propose un montant supérieur à 0 €."))
+
+    def avant(verrouillee) -> None:
+        if montant_propose > verrouillee.montant_demande:
+            raise TransitionRefusee(
+                _("Le montant proposé (%(p)s €) dépasse le montant demandé (%(d)s €).")
+                % {"p": montant_propose, "d": verrouillee.montant_demande}
+            )
+        plafond = plafond_financeur(verrouillee)
+        if montant_propose > plafond:
+            raise TransitionRefusee(
+                _("Le montant proposé dépasse la part maximale de %(f)s (%(t)s %% du budget, soit %(m)s €).")
+                % {"f": verrouillee.financeur.nom, "t": verrouillee.financeur.part_max, "m": plafond}
+            )
+        verrouillee.avis = avis
+        verrouillee.montant_propose = montant_propose
+        verrouillee.motivation = motivation.strip()
+        verrouillee.avis_par = user
+        verrouillee.avis_le = timezone.now()
+
+    def apres(avisee) -> None:
+        demande = Demande.objects.select_for_update().get(pk=avisee.demande_id)
+        if demande.toutes_lignes_avisees:
+            transition_appliquer(
+                obj=demande, transition="terminer_instruction", acteur=user, verifier_permission=False
+            )
+
+    return transition_appliquer(
+        obj=ligne,
+        transition="donner_avis",
+        acteur=user,
+        version=version,
+        commentaire=motivation.strip(),
+        extra={"avis": avis, "montant_propose": str(montant_propose)},
+        avant=avant,
+        apres=apres,
+    )

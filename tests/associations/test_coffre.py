@@ -280,3 +280,22 @@ def test_editors_see_the_upload_form(client, porteur, role):
     html = client.get(coffre(porteur)).content.decode()
     assert 'type="file"' in html and 'enctype="multipart/form-data"' in html
     assert 'accept="application/pdf,image/png,image/jpeg' in html
+
+
+def test_upload_from_a_request_goes_back_to_it_and_never_to_another_site(client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from subventions.referentiel.models import TypePiece
+    from tests.factories import MembreFactory, pdf_minimal
+
+    membre = MembreFactory()
+    client.force_login(membre.user)
+    statuts = TypePiece.objects.get(code="statuts")
+    url = reverse("associations:coffre", kwargs={"pk": membre.porteur.pk})
+    for retour, attendu in (
+        ("/demandes/12/etapes/pieces/", "/demandes/12/etapes/pieces/"),
+        ("https://ailleurs.example/", url),
+    ):
+        fichier = SimpleUploadedFile("statuts.pdf", pdf_minimal(), content_type="application/pdf")
+        response = client.post(f"{url}?next={retour}", {"type_piece": statuts.pk, "fichier": fichier})
+        assert response.status_code == 302 and response.url == attendu

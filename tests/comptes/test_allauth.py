@@ -161,3 +161,23 @@ def test_reauthentication_is_required_for_sensitive_account_changes(client):
     response = client.get(reverse("mfa_activate_totp"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("account_reauthenticate"))
+
+
+def test_password_reset_through_the_outbox(client, mailoutbox, django_capture_on_commit_callbacks):
+    from tests.factories import UserFactory
+
+    user = UserFactory(email="oubli@asso.test")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("account_reset_password"), {"email": "oubli@asso.test"})
+    assert response.status_code == 302
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["oubli@asso.test"]
+    lien = re.search(r"https?://[^/]+(/compte/password/reset/key/[^\s]+/)", mailoutbox[0].body).group(1)
+    page = client.get(lien, follow=True)
+    formulaire = page.redirect_chain[-1][0] if page.redirect_chain else lien
+    nouveau = "un-nouveau-mot-de-passe-solide-2027"
+    response = client.post(formulaire, {"password1": nouveau, "password2": nouveau})
+    assert response.status_code == 302
+    client.logout()
+    response = client.post(reverse("account_login"), {"login": user.email, "password": nouveau})
+    assert response.status_code == 302
+    assert client.get(reverse("espace_association")).status_code == 200

@@ -34,10 +34,7 @@ run: demo
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py demo_logins
 	@echo "Serveur : http://$(HOST):$(PORT)/  (Ctrl-C arrête le serveur et le worker)"
-	@bash -c 'set -m; $(VENV)/bin/celery -A subventions worker --beat --pool=solo --loglevel=WARNING \
-	  --schedule=var/celerybeat-schedule & worker=$$!; \
-	  trap "kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null" EXIT INT TERM; \
-	  $(PY) manage.py runserver $(HOST):$(PORT)'
+	$(PY) manage.py serve_demo $(HOST):$(PORT)
 
 worker: $(VENV)/.installed
 	$(VENV)/bin/celery -A subventions worker --beat --loglevel=INFO

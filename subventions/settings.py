@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "workflows",
     "subventions.campagnes",
     "subventions.demandes",
+    "subventions.comites",
     # The project package itself: home page, spaces, template tags, demo commands.
     "subventions",
 ]
@@ -262,8 +263,19 @@ LOGGING = {
 # --- Product settings.
 SUBVENTIONS_DEMO_PASSWORD = env_str("SUBVENTIONS_DEMO_PASSWORD", "subventions-demo-2015")
 
+from celery.schedules import crontab  # noqa: E402 - only the schedule below needs it
+
 CELERY_BEAT_SCHEDULE = {
     "courriels-relancer": {"task": "workflows.tasks.courriels_relancer", "schedule": 300.0},
+    # Reminders to porteurs, every morning at 08:00 (CELERY_TIMEZONE is Europe/Paris).
+    "rappeler-complements": {
+        "task": "subventions.demandes.tasks.rappeler_complements",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    "rappeler-cloture": {
+        "task": "subventions.demandes.tasks.rappeler_cloture",
+        "schedule": crontab(hour=8, minute=0),
+    },
 }
 SUBVENTIONS_SITE_URL = env_str("SUBVENTIONS_SITE_URL", "http://127.0.0.1:8000")
 SUBVENTIONS_PIECE_TAILLE_MAX = env_int("SUBVENTIONS_PIECE_TAILLE_MAX", 10 * 1024 * 1024)

@@ -119,6 +119,9 @@ def test_open_campagne_is_readable_by_any_signed_in_user(client, monde):
 MARCHES_PAR_ESPACE = {
     "associations": "tests/associations/test_acces.py",
     "demandes": "tests/demandes/test_portail_acces.py",
+    "instruction": "tests/demandes/test_instruction_acces.py",
+    "comites": "tests/comites/test_acces.py",
+    "workflows": "tests/workflows/test_graphes.py",
 }
 
 

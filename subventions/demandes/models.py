@@ -37,6 +37,7 @@ ZERO = Decimal("0.00")
 
 
 def est_representant_legal(demande: Demande, user) -> bool:
+    """A représentant légal of the demande's porteur."""
     return demande.porteur.membres.filter(user=user, role=RoleMembre.REPRESENTANT_LEGAL).exists()
 
 
@@ -482,3 +483,39 @@ class CompteurDossiers(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campagne} : {self.dernier}"
+
+
+class NoteInterne(models.Model):
+    """A note of the instruction team on a demande: never shown to the porteur."""
+
+    demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="notes_internes")
+    # RESTRICT for traceability, like the transition log: who wrote a note stays known.
+    auteur = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.RESTRICT, related_name="+")
+    texte = models.TextField(_("note"))
+    cree_le = models.DateTimeField(_("écrite le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("note interne")
+        verbose_name_plural = _("notes internes")
+        ordering = ["demande", "cree_le", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.demande_id} — {self.auteur_id} — {self.cree_le:%d/%m/%Y}"
+
+
+class Message(models.Model):
+    """One message of the thread between the instruction team and the porteur about a demande."""
+
+    demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="fil_messages")
+    auteur = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.RESTRICT, related_name="+")
+    texte = models.TextField(_("message"))
+    cree_le = models.DateTimeField(_("envoyé le"), auto_now_add=True)
+    de_l_instruction = models.BooleanField(_("envoyé par le service instructeur"), default=False)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["demande", "cree_le", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.demande_id} — {self.auteur_id} — {self.cree_le:%d/%m/%Y}"

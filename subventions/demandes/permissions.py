@@ -43,8 +43,10 @@ def est_instructeur_de_ligne(ligne, user) -> bool:
 
 
 def est_comite_de(demande, user) -> bool:
+    """A comité secretary of one of the financeurs the demande asks."""
     return _dans_le_perimetre(user, [Role.COMITE], financeurs_sollicites(demande), None)
 
 
 def est_comite_de_ligne(ligne, user) -> bool:
+    """A comité secretary of this line's financeur."""
     return _dans_le_perimetre(user, [Role.COMITE], {ligne.financeur_id}, None)

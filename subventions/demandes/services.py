@@ -225,8 +225,12 @@ def demande_demander_complements(*, demande: Demande, user, message: str, echean
         raise TransitionRefusee(_("L'échéance des compléments doit être postérieure à aujourd'hui."))
 
     def apres(d: Demande) -> None:
+        from subventions.demandes.notifications import notifier_complements
+
         d.echeance_complements = echeance
         d.save(update_fields=["echeance_complements"])
+        # Written in the outbox inside the transition's transaction, sent after commit.
+        notifier_complements(demande=d, message=message.strip(), echeance=echeance)
 
     return transition_appliquer(
         obj=demande,
@@ -270,7 +274,15 @@ def demande_declarer_recevable(*, demande: Demande, user) -> Demande:
 def demande_declarer_irrecevable(*, demande: Demande, user, motif: str) -> Demande:
     if not motif.strip():
         raise TransitionRefusee(_("Le motif d'irrecevabilité est obligatoire : il est communiqué au porteur."))
-    return transition_appliquer(obj=demande, transition="declarer_irrecevable", acteur=user, commentaire=motif.strip())
+
+    def apres(d: Demande) -> None:
+        from subventions.demandes.notifications import notifier_irrecevable
+
+        notifier_irrecevable(demande=d, motif=motif.strip())
+
+    return transition_appliquer(
+        obj=demande, transition="declarer_irrecevable", acteur=user, commentaire=motif.strip(), apres=apres
+    )
 
 
 def plafond_financeur(ligne) -> Decimal:

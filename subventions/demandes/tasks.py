@@ -74,3 +74,63 @@ def notifier_depot(self, demande_id: int) -> bool:
     if courriel is None:
         logger.info("Avis de dépôt de la demande %s : rien à envoyer (déjà programmé ou demande absente).", demande_id)
     return courriel is not None
+
+
+# --- Reminders sent by Celery beat (CELERY_BEAT_SCHEDULE, every morning at 08:00 Europe/Paris) -------------------
+
+JOURS_AVANT_ECHEANCE_COMPLEMENTS = 3
+JOURS_AVANT_CLOTURE = 7
+
+
+def _aujourdhui_a_paris():
+    # The dates the porteurs read are French dates, whatever the worker's own timezone.
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    paris = ZoneInfo("Europe/Paris")
+    return timezone.localdate(timezone=paris), paris
+
+
+@shared_task(acks_late=True, autoretry_for=ERREURS_TRANSITOIRES, max_retries=3, retry_backoff=60)
+def rappeler_complements() -> int:
+    """Remind each porteur whose complements are due in 3 days (Europe/Paris); running it twice sends one reminder
+    per demande and deadline. Returns the number of reminders queued now."""
+    from datetime import timedelta
+
+    from subventions.demandes.enums import StatutDemande
+    from subventions.demandes.notifications import notifier_rappel_complements
+
+    aujourdhui, _paris = _aujourdhui_a_paris()
+    echeance = aujourdhui + timedelta(days=JOURS_AVANT_ECHEANCE_COMPLEMENTS)
+    demandes = Demande.objects.filter(statut=StatutDemande.A_COMPLETER, echeance_complements=echeance).select_related(
+        "porteur", "campagne"
+    )
+    envoyes = 0
+    for demande in demandes.iterator():
+        if notifier_rappel_complements(demande=demande) is not None:
+            envoyes += 1
+    return envoyes
+
+
+@shared_task(acks_late=True, autoretry_for=ERREURS_TRANSITOIRES, max_retries=3, retry_backoff=60)
+def rappeler_cloture() -> int:
+    """Remind the porteurs of every brouillon whose campagne closes in 7 days (by date, Europe/Paris); running it
+    twice sends one reminder per brouillon. Returns the number of reminders queued now."""
+    from datetime import datetime, time, timedelta
+
+    from subventions.demandes.enums import StatutDemande
+    from subventions.demandes.notifications import notifier_rappel_cloture
+
+    aujourdhui, paris = _aujourdhui_a_paris()
+    jour = aujourdhui + timedelta(days=JOURS_AVANT_CLOTURE)
+    debut = datetime.combine(jour, time.min, tzinfo=paris)
+    fin = datetime.combine(jour + timedelta(days=1), time.min, tzinfo=paris)
+    demandes = Demande.objects.filter(
+        statut=StatutDemande.BROUILLON, campagne__cloture__gte=debut, campagne__cloture__lt=fin
+    ).select_related("porteur", "campagne")
+    envoyes = 0
+    for demande in demandes.iterator():
+        if notifier_rappel_cloture(demande=demande, cloture=jour) is not None:
+            envoyes += 1
+    return envoyes

@@ -1,0 +1,110 @@
+"""Reads of the comité: séances scoped by financeur, the ordre du jour, the candidates, the porteur's letters."""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from associations.models import Porteur
+from subventions.campagnes.models import Campagne
+from subventions.comites.models import LettreDecision, PointOrdreDuJour, Seance
+from subventions.comptes.enums import Role
+from subventions.comptes.scopes import scope_queryset
+from subventions.demandes.enums import StatutDemande, StatutLigne
+from subventions.demandes.models import Demande, LigneFinancement
+from workflows.models import Document
+
+ROLES_LECTURE = (Role.COMITE, Role.CONSEIL_CITOYEN)
+
+
+def seances_visibles(user, *, campagne: Campagne | None = None, roles=ROLES_LECTURE) -> QuerySet[Seance]:
+    """Séances deciding for at least one financeur of the user's comité or conseil citoyen perimeter."""
+    qs = scope_queryset(Seance.objects.all(), user, roles=roles, financeur_field="financeurs")
+    if campagne is not None:
+        qs = qs.filter(campagne=campagne)
+    return qs.select_related("campagne").prefetch_related("financeurs").order_by("-date", "-pk")
+
+
+def seance_visible(user, pk: int, *, roles=ROLES_LECTURE) -> Seance:
+    """The séance, or 404 when it does not exist or is outside the user's perimeter (same answer)."""
+    seance = seances_visibles(user, roles=roles).filter(pk=pk).first()
+    if seance is None:
+        raise Http404("Séance introuvable.")
+    return seance
+
+
+def _lignes():
+    return Prefetch(
+        "demande__lignes_financement",
+        queryset=LigneFinancement.objects.filter(montant_demande__gt=0).select_related("financeur"),
+        to_attr="lignes_sollicitees",
+    )
+
+
+def ordre_du_jour(seance: Seance) -> list[PointOrdreDuJour]:
+    """The points with everything the séance page prints, in a constant number of queries."""
+    return list(
+        seance.points.select_related("demande__porteur", "demande__territoire")
+        .prefetch_related(_lignes(), "demande__objectifs__pilier")
+        .order_by("ordre", "pk")
+    )
+
+
+def candidats(seance: Seance, *, financeur=None, pilier=None, territoire=None, avis=None) -> QuerySet[Demande]:
+    """Instruite demandes of the séance's campagne that ask one of its financeurs, filtered as the page asks."""
+    financeurs = [f.pk for f in seance.financeurs.all()]
+    lignes = LigneFinancement.objects.filter(
+        montant_demande__gt=0,
+        financeur__in=financeurs,
+        statut__in=[StatutLigne.AVIS_DONNE, StatutLigne.AJOURNEE],
+    )
+    if financeur:
+        lignes = lignes.filter(financeur_id=financeur)
+    if avis:
+        lignes = lignes.filter(avis=avis)
+    qs = Demande.objects.filter(
+        campagne_id=seance.campagne_id, statut=StatutDemande.INSTRUITE, pk__in=lignes.values("demande_id")
+    )
+    if pilier:
+        qs = qs.filter(pk__in=Demande.objects.filter(objectifs__pilier_id=pilier).values("pk"))
+    if territoire:
+        qs = qs.filter(Q(territoire_id=territoire) | Q(qpvs__territoires=territoire)).distinct()
+    return (
+        qs.select_related("porteur", "territoire")
+        .prefetch_related(
+            Prefetch(
+                "lignes_financement",
+                queryset=LigneFinancement.objects.filter(montant_demande__gt=0).select_related("financeur"),
+                to_attr="lignes_sollicitees",
+            ),
+            "objectifs__pilier",
+        )
+        .order_by("numero")
+    )
+
+
+def lettres_du_porteur(porteur: Porteur) -> QuerySet[Document]:
+    """The porteur's decision letters (newest séance first); each Document row has `lettre_decision.seance`."""
+    return (
+        Document.objects.filter(
+            content_type=ContentType.objects.get_for_model(LettreDecision),
+            lettre_decision__porteur=porteur,
+        )
+        .select_related("lettre_decision__seance__campagne")
+        .order_by("-lettre_decision__seance__date", "-pk")
+    )
+
+
+def lettre_pour_membre(user, pk: int) -> LettreDecision:
+    """A letter for a member of its porteur, else 404 (whether it exists or not)."""
+    if not getattr(user, "is_authenticated", False):
+        raise Http404
+    lettre = (
+        LettreDecision.objects.select_related("document", "porteur")
+        .filter(pk=pk, porteur__membres__user=user, document__isnull=False)
+        .first()
+    )
+    if lettre is None:
+        raise Http404("Lettre introuvable.")
+    return lettre

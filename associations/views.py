@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,6 +26,7 @@ from associations.forms import (
 )
 from associations.models import Invitation, Membre
 from associations.selectors import ROLES_EDITION, ROLES_GESTION_MEMBRES, membre_de
+from workflows.telechargements import fichier_prive
 
 RL = RoleMembre.REPRESENTANT_LEGAL
 
@@ -414,20 +415,9 @@ def piece_telecharger(request, pk: int, piece_pk: int):
     """The only way to a pièce's bytes: a member of its porteur, as an attachment, never sniffed."""
     membre = membre_de(request.user, pk)
     piece = selectors.piece_du_porteur(membre.porteur, piece_pk)
-    try:
-        contenu = piece.fichier.open("rb")
-    except (FileNotFoundError, ValueError) as exc:
-        raise Http404(_("Le fichier de cette pièce est introuvable.")) from exc
-    reponse = FileResponse(
-        contenu,
-        as_attachment=True,
-        filename=uploads.nom_telechargement(piece.nom_original, piece.type_mime),
-        content_type=piece.type_mime,
+    return fichier_prive(
+        piece.fichier, nom=uploads.nom_telechargement(piece.nom_original, piece.type_mime), type_mime=piece.type_mime
     )
-    reponse["X-Content-Type-Options"] = "nosniff"
-    reponse["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    reponse["Cache-Control"] = "private, no-store"
-    return reponse
 
 
 @login_required

@@ -24,18 +24,14 @@ from subventions.comptes.scopes import perimetre
 from subventions.demandes.enums import Avis
 from subventions.demandes.models import LigneFinancement
 from workflows.documents import document_courant
+from workflows.telechargements import fichier_prive
 from workflows.transitions import TransitionRefusee
 
 ROLES_LECTURE = selectors.ROLES_LECTURE
 
 
 def _telechargement(document) -> FileResponse:
-    reponse = FileResponse(
-        document.fichier.open("rb"), as_attachment=True, filename=document.nom, content_type="application/pdf"
-    )
-    reponse["X-Content-Type-Options"] = "nosniff"
-    reponse["Cache-Control"] = "private, no-store"
-    return reponse
+    return fichier_prive(document.fichier, nom=document.nom, type_mime="application/pdf")
 
 
 def _est_secretaire(user) -> bool:

@@ -45,6 +45,7 @@ from subventions.demandes.selectors_instruction import (
 from subventions.demandes.views import _recapitulatif
 from subventions.referentiel.models import Financeur, Territoire
 from workflows.models import TransitionLog
+from workflows.telechargements import fichier_prive
 from workflows.transitions import TransitionRefusee, historique, transitions_possibles
 
 PAR_PAGE = 50
@@ -237,20 +238,10 @@ def piece(request: HttpRequest, pk: int, piece_pk: int) -> FileResponse:
     """A pièce attached to a demande in scope: as an attachment, never sniffed nor cached."""
     demande = demande_pour_instructeur(request.user, pk)
     jointe = piece_de_demande(demande, piece_pk)
-    try:
-        contenu = jointe.piece.fichier.open("rb")
-    except (FileNotFoundError, ValueError) as exc:
-        raise Http404(_("Le fichier de cette pièce est introuvable.")) from exc
-    reponse = FileResponse(
-        contenu,
-        as_attachment=True,
-        filename=uploads.nom_telechargement(jointe.piece.nom_original, jointe.piece.type_mime),
-        content_type=jointe.piece.type_mime,
+    piece = jointe.piece
+    return fichier_prive(
+        piece.fichier, nom=uploads.nom_telechargement(piece.nom_original, piece.type_mime), type_mime=piece.type_mime
     )
-    reponse["X-Content-Type-Options"] = "nosniff"
-    reponse["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    reponse["Cache-Control"] = "private, no-store"
-    return reponse
 
 
 # --- Recevabilité.

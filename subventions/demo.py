@@ -24,6 +24,7 @@ from django.utils import timezone
 from subventions.campagnes.models import Campagne, Enveloppe
 from subventions.comptes.enums import Role
 from subventions.comptes.models import Habilitation, User
+from subventions.demo_comites import seed_instruction_et_comites
 from subventions.demo_demandes import seed_demandes
 from subventions.referentiel.enums import TypeFinanceur
 from subventions.referentiel.models import (
@@ -416,7 +417,8 @@ def seed(*, scale: str = "small", graine: int = 2015, aujourd_hui: date | None =
         _seed_compte(compte, financeurs, territoires)
 
     if scale == "marseille":
-        seed_demandes(campagne=c2015, rng=rng)  # ~720 deposited requests from ~300 porteurs; comités come next
+        seed_demandes(campagne=c2015, rng=rng)  # ~720 deposited requests from ~300 porteurs
+        seed_instruction_et_comites(campagne=c2015, rng=rng)  # instruction, then the comités of 29/04 and 9/06/2015
     return {
         "financeurs": Financeur.objects.count(),
         "qpv": QPV.objects.count(),

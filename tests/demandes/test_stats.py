@@ -57,12 +57,18 @@ def _attendu(campagne, code=None) -> dict:
                                                 for lf in d.lignes_financement.all())]  # fmt: skip
     lignes = [lf for d in deposees for lf in d.lignes_financement.all() if code is None or lf.financeur.code == code]
     total = sum((lf.montant_demande for lf in lignes), Decimal("0"))
+    accorde = sum((lf.montant_accorde for lf in lignes if lf.statut == "accordee"), Decimal("0"))
+    validees = [d for d in deposees if d.statut in ("validee", "conventionnee", "bilan_depose", "soldee")]
     return {
         "campagne": campagne.exercice,
         "financeur": code,
         "actions_deposees": len(deposees),
         "porteurs": len({d.porteur_id for d in deposees}),
+        "actions_validees": len(validees),  # none here: see tests/test_stats_comites.py for decided demandes
+        "taux_validation": f"{len(validees) / len(deposees):.2f}" if deposees else "0.00",
+        "comites": [],
         "montant_demande": f"{total:.2f}",
+        "montant_accorde": f"{accorde:.2f}",
     }
 
 

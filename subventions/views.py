@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404
@@ -11,6 +14,7 @@ from django.utils import timezone
 from associations.selectors import ROLES_EDITION, adhesions_de
 from subventions.campagnes.models import Campagne
 from subventions.campagnes.selectors import campagnes_ouvertes, campagnes_visibles, enveloppes_visibles
+from subventions.comites.selectors import lettres_du_porteur
 from subventions.comptes.access import agent_requis
 from subventions.comptes.enums import Role
 from subventions.comptes.scopes import perimetre, scope_queryset
@@ -49,11 +53,23 @@ def espace_association(request):
         }
         for m in membres
     ]
+    # The decision letters of every structure of the user, in one query (comités sits below this package).
+    lettres = (
+        list(
+            reduce(operator.or_, (lettres_du_porteur(m.porteur) for m in membres)).select_related(
+                "lettre_decision__porteur"
+            )
+        )
+        if membres
+        else []
+    )
     return render(
         request,
         "espaces/association.html",
         {
             "structures": structures,
+            "lettres": lettres,
+            "plusieurs_structures": len(membres) > 1,
             "peut_creer": any(s["peut_creer"] for s in structures),
             "campagnes": campagnes_ouvertes().order_by("cloture", "titre"),
             "url_mes_structures": url_ou_rien("associations:mes_structures"),

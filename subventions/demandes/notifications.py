@@ -129,3 +129,32 @@ def notifier_rappel_cloture(*, demande: Demande, cloture: date) -> Courriel | No
         gabarit="notifications/rappel_cloture.txt",
         contexte={"cloture": cloture},
     )
+
+
+def notifier_message(*, message) -> Courriel | None:
+    """A new message of the thread: from the instruction team, to the porteur's members; from the porteur, to the
+    instructeur assigned to the demande (nobody assigned: no email). Once per message."""
+    demande = Demande.objects.select_related("porteur", "instructeur").get(pk=message.demande_id)
+    modele = f"message:{message.pk}"
+    if Courriel.objects.filter(modele=modele).exists():
+        return None
+    if message.de_l_instruction:
+        destinataires = destinataires_porteur(demande)
+        lien = lien_demande(demande)
+        sujet = f"Nouveau message du service instructeur — {demande.numero} {demande.intitule}"
+        entete = "Le service instructeur vous a écrit au sujet de votre demande"
+    else:
+        instructeur = demande.instructeur
+        destinataires = [instructeur.email] if instructeur and instructeur.is_active and instructeur.email else []
+        site = getattr(settings, "SUBVENTIONS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+        lien = site + reverse("instruction:demande", kwargs={"pk": demande.pk}) + "#messages"
+        sujet = f"Message du porteur {demande.porteur.nom} — {demande.numero} {demande.intitule}"
+        entete = f"{demande.porteur.nom} a écrit au sujet du dossier"
+    if not destinataires:
+        return None
+    texte = (
+        f"Bonjour,\n\n{entete} n° {demande.numero} « {demande.intitule} » :\n\n{message.texte}\n\n"
+        f"Pour lire le fil et répondre : {lien}\n\n"
+        "Ce message est envoyé automatiquement, merci de ne pas y répondre par courriel.\n"
+    )
+    return courriel_programmer(destinataires=destinataires, sujet=sujet, texte=texte, modele=modele)

@@ -52,4 +52,36 @@ def message_instruction_envoyer(*, demande: Demande, user, texte: str) -> Messag
     message = Message(demande=verrouillee, auteur=user, texte=texte.strip(), de_l_instruction=True)
     message.full_clean()
     message.save()
+    from subventions.demandes.notifications import notifier_message
+
+    notifier_message(message=message)
+    return message
+
+
+@transaction.atomic
+def message_porteur_envoyer(*, demande: Demande, user, texte: str) -> Message:
+    """A message of the porteur to the instruction team, in the demande's thread.
+
+    Only a représentant légal or a gestionnaire of the demande's porteur may write (PermissionDenied otherwise), and
+    only once the demande is deposited: a brouillon has no instructeur yet. The assigned instructeur, if any, gets
+    an email through the outbox.
+    """
+    from django.core.exceptions import PermissionDenied
+
+    from associations.models import Membre
+    from subventions.demandes.enums import StatutDemande
+    from subventions.demandes.notifications import notifier_message
+    from subventions.demandes.services import ROLES_EDITION
+
+    verrouillee = Demande.objects.select_for_update().get(pk=demande.pk)
+    if not Membre.objects.filter(porteur_id=verrouillee.porteur_id, user=user, role__in=ROLES_EDITION).exists():
+        raise PermissionDenied(_("Seuls les représentants légaux et gestionnaires de la structure peuvent écrire."))
+    if verrouillee.statut == StatutDemande.BROUILLON:
+        raise TransitionRefusee(_("Déposez d'abord la demande : le fil de messages s'ouvre au dépôt."))
+    if not texte.strip():
+        raise TransitionRefusee(_("Le message est vide."))
+    message = Message(demande=verrouillee, auteur=user, texte=texte.strip(), de_l_instruction=False)
+    message.full_clean()
+    message.save()
+    notifier_message(message=message)
     return message

@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/budget/totaux/", views.budget_totaux, name="budget_totaux"),
     path("<int:pk>/recepisse/", views.recepisse, name="recepisse"),
     path("<int:pk>/renouveler/", views.renouveler, name="renouveler"),
+    path("<int:pk>/messages/", views.message, name="message"),
 ]

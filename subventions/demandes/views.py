@@ -26,6 +26,7 @@ from associations.enums import RoleMembre
 from associations.models import Membre, Porteur
 from associations.selectors import membre_de, porteurs_de
 from subventions.campagnes.selectors import campagnes_ouvertes
+from subventions.demandes import services_instruction
 from subventions.demandes.enums import ATTENTE_PORTEUR, COMPTES_CHARGES, COMPTES_PRODUITS, StatutDemande
 from subventions.demandes.etapes import LIBELLES_ETAPES, NOMS_ETAPES, demande_manques
 from subventions.demandes.forms import (
@@ -35,6 +36,7 @@ from subventions.demandes.forms import (
     NouvelleDemandeForm,
     RenouvelerForm,
 )
+from subventions.demandes.forms_instruction import TexteForm
 from subventions.demandes.models import Demande
 from subventions.demandes.selectors import demande_pour_membre, demandes_des_porteurs_de
 from subventions.demandes.services import (
@@ -42,11 +44,13 @@ from subventions.demandes.services import (
     DepotRefuse,
     demande_creer,
     demande_deposer,
+    demande_redeposer,
     demande_renouveler,
     identification_porteur,
 )
 from workflows.documents import document_courant
 from workflows.models import Document
+from workflows.telechargements import fichier_prive
 from workflows.transitions import TransitionRefusee, historique
 
 # --- Helpers shared by the pages (and by the porteur's home, subventions.views.espace_association).
@@ -353,6 +357,15 @@ def _deposer(request: HttpRequest, demande: Demande, membre: Membre) -> HttpResp
     if not form.is_valid():
         return _afficher(request, demande, membre, "depot", form_declaration=form)
     try:
+        if demande.statut == StatutDemande.A_COMPLETER:
+            # Complements asked: the completed file goes back to the instructeur (transition `redeposer`).
+            deposee = demande_redeposer(demande=demande, user=request.user)
+            messages.success(
+                request,
+                _("Votre demande complétée (dossier n° %(numero)s) est renvoyée au service instructeur.")
+                % {"numero": deposee.numero},
+            )
+            return _rediriger(request, reverse("demandes:detail", kwargs={"pk": deposee.pk}))
         deposee = demande_deposer(
             demande=demande,
             user=request.user,
@@ -415,9 +428,34 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "renouvellements": renouvellements,
         "premiere_etape": url_etape(demande, NOMS_ETAPES[0]),
         "etape_depot": url_etape(demande, "depot"),
+        # The thread only: the instruction team's internal notes are never read here.
+        "fil": list(demande.fil_messages.select_related("auteur")),
+        "form_message": (
+            TexteForm(label=_("Votre message au service instructeur"), prefix="message")
+            if peut_modifier and demande.statut != StatutDemande.BROUILLON
+            else None
+        ),
+        "url_courriers": reverse("espace_association") + "#courriers",
         **_recapitulatif(demande),
     }
     return render(request, "demandes/detail.html", contexte)
+
+
+@login_required
+@require_POST
+def message(request: HttpRequest, pk: int) -> HttpResponse:
+    """A message of the porteur to the instruction team (représentant légal or gestionnaire; 403 for a lecteur)."""
+    demande, membre = _charger(request, pk)
+    _verifier_edition(membre)
+    form = TexteForm(request.POST, prefix="message")
+    texte = form.cleaned_data["texte"] if form.is_valid() else ""
+    try:
+        services_instruction.message_porteur_envoyer(demande=demande, user=request.user, texte=texte)
+    except TransitionRefusee as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Votre message est envoyé au service instructeur."))
+    return redirect(reverse("demandes:detail", kwargs={"pk": demande.pk}) + "#messages")
 
 
 @login_required
@@ -427,12 +465,7 @@ def recepisse(request: HttpRequest, pk: int) -> FileResponse:
     document = document_courant(demande, "recepisse")
     if document is None:
         raise Http404("Pas de récépissé pour cette demande.")
-    reponse = FileResponse(
-        document.fichier.open("rb"), as_attachment=True, filename=document.nom, content_type="application/pdf"
-    )
-    reponse["X-Content-Type-Options"] = "nosniff"
-    reponse["Cache-Control"] = "private, no-store"
-    return reponse
+    return fichier_prive(document.fichier, nom=document.nom, type_mime="application/pdf")
 
 
 @login_required

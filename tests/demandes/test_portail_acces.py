@@ -11,7 +11,7 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from associations.enums import RoleMembre
 from subventions.demandes.etapes import NOMS_ETAPES
-from subventions.demandes.models import Demande, LigneBudget
+from subventions.demandes.models import Demande, LigneBudget, Message
 from subventions.demandes.services import demande_deposer
 from tests.demandes.aides_vues import brancher_recepisse, donnees_budget, membre_de, texte
 from tests.factories import CampagneFactory, MembreFactory, demande_complete
@@ -85,6 +85,7 @@ def _appels(nom: str, monde: dict) -> list[tuple[str, str, dict]]:
         "renouveler": [
             ("post", reverse("demandes:renouveler", args=[d.pk]), {"campagne": monde["suivante"].pk}) for d in objets
         ],
+        "message": [("post", reverse("demandes:message", args=[d.pk]), {"message-texte": "Intrus"}) for d in objets],
     }
     return cas[nom]
 
@@ -95,6 +96,7 @@ def _etat_de_a(monde) -> tuple:
         sorted(Demande.objects.filter(porteur=a).values_list("pk", "intitule", "statut", "numero")),
         sorted(LigneBudget.objects.filter(demande__porteur=a).values_list("pk", "compte", "montant")),
         Document.objects.count(),
+        sorted(Message.objects.filter(demande__porteur=a).values_list("pk", "texte")),
     )
 
 
@@ -145,6 +147,8 @@ def test_a_lecteur_of_the_association_reads_but_every_write_is_403(client, monde
     assert client.post(renouveler, {"campagne": monde["suivante"].pk}).status_code == 403
     assert client.post(reverse("demandes:nouvelle", args=[brouillon.campagne.pk]), {}).status_code == 403
     assert client.get(reverse("demandes:recepisse", args=[monde["deposee"].pk])).status_code == 200
+    message = reverse("demandes:message", args=[monde["deposee"].pk])
+    assert client.post(message, {"message-texte": "Intrus"}).status_code == 403
     assert _etat_de_a(monde) == avant
 
 

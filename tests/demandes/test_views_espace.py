@@ -100,11 +100,11 @@ def test_home_query_count_is_constant(client, monde, django_assert_num_queries):
     client.force_login(monde["membre"].user)
     url = reverse("espace_association")
     client.get(url)  # warm the session
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         page = texte(client.get(url))
     assert page.count("/recepisse/") == 1
     _ajouter_demandes(monde, 3)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         page = texte(client.get(url))
     assert page.count("/recepisse/") == 2 and "Autre action 2" in page
 

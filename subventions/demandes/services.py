@@ -130,9 +130,9 @@ def identification_porteur(porteur: Porteur) -> dict:
     return data
 
 
-def empreinte_dossier(demande: Demande) -> str:
-    """SHA-256 of the filed content (canonical JSON): printed on the récépissé, it proves what was deposited."""
-    contenu = {
+def contenu_dossier(demande: Demande) -> dict:
+    """The filed content as plain JSON values: fingerprinted at deposit and kept in the history of each deposit."""
+    return {
         "numero": demande.numero,
         "campagne": demande.campagne.exercice,
         "identification": demande.identification,
@@ -163,6 +163,11 @@ def empreinte_dossier(demande: Demande) -> str:
         "pieces": sorted(p.piece.sha256 for p in demande.pieces.select_related("piece")),
         "declaration": [demande.declaration_nom, demande.declaration_qualite, str(demande.declaration_date)],
     }
+
+
+def empreinte_dossier(demande: Demande) -> str:
+    """SHA-256 of the filed content (canonical JSON): printed on the récépissé, it proves what was deposited."""
+    contenu = contenu_dossier(demande)
     return hashlib.sha256(json.dumps(contenu, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -204,6 +209,7 @@ def demande_deposer(
         deposee.identification = identification_porteur(deposee.porteur)
         deposee.empreinte = empreinte_dossier(deposee)
         deposee.save()
+        _journal_completer(deposee, "deposer", contenu=contenu_dossier(deposee))
         document_enregistrer(
             obj=deposee, nature="recepisse", contenu=recepisse_pdf(deposee), nom=f"recepisse-{deposee.numero}.pdf"
         )
@@ -252,17 +258,21 @@ def demande_redeposer(*, demande: Demande, user) -> Demande:
 
     def apres(d: Demande) -> None:
         ancienne = d.empreinte
+        precedent = _contenu_depose_precedent(d)
         d.identification = identification_porteur(d.porteur)
         d.empreinte = empreinte_dossier(d)
         d.echeance_complements = None
         d.save(update_fields=["identification", "empreinte", "echeance_complements"])
-        # The history keeps both versions: the fingerprint before and after the complements.
-        from workflows.models import TransitionLog
-
-        dernier = TransitionLog.objects.filter(object_id=d.pk, transition="redeposer").order_by("-pk").first()
-        if dernier is not None:
-            dernier.extra = {"empreinte_avant": ancienne, "empreinte_apres": d.empreinte}
-            dernier.save(update_fields=["extra"])
+        # The history keeps both versions: what was filed before the complements and what changed since.
+        nouveau = contenu_dossier(d)
+        _journal_completer(
+            d,
+            "redeposer",
+            empreinte_avant=ancienne,
+            empreinte_apres=d.empreinte,
+            contenu=nouveau,
+            changements=_changements(precedent, nouveau),
+        )
 
     return transition_appliquer(obj=demande, transition="redeposer", acteur=user, avant=avant, apres=apres)
 
@@ -342,3 +352,36 @@ def ligne_donner_avis(*, ligne, user, avis: str, montant_propose: Decimal | None
         avant=avant,
         apres=apres,
     )
+
+
+def _journal_completer(demande: Demande, transition: str, **extra) -> None:
+    """Add details to the log row the transition service just wrote (same transaction)."""
+    from workflows.transitions import historique
+
+    ligne = historique(demande).filter(transition=transition).order_by("-pk").first()
+    if ligne is not None:
+        ligne.extra = {**ligne.extra, **extra}
+        ligne.save(update_fields=["extra"])
+
+
+def _contenu_depose_precedent(demande: Demande) -> dict:
+    from workflows.transitions import historique
+
+    for ligne in historique(demande).filter(transition__in=["deposer", "redeposer"]).order_by("-pk"):
+        if "contenu" in ligne.extra:
+            return ligne.extra["contenu"]
+    return {}
+
+
+def _changements(avant: dict, apres: dict) -> dict:
+    """Field by field (one level into sections such as "action" or "budget"): {"action.description": [old, new]}."""
+    changes = {}
+    for cle in sorted(set(avant) | set(apres)):
+        a, b = avant.get(cle), apres.get(cle)
+        if isinstance(a, dict) and isinstance(b, dict):
+            for sous in sorted(set(a) | set(b)):
+                if a.get(sous) != b.get(sous):
+                    changes[f"{cle}.{sous}"] = [a.get(sous), b.get(sous)]
+        elif a != b:
+            changes[cle] = [a, b]
+    return changes

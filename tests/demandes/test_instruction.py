@@ -131,7 +131,11 @@ def test_instructeur_of_another_territoire_is_refused(monde):
 
 
 def test_complements_round_trip_keeps_both_versions(monde):
-    demande = _forcer(monde["demande"], "deposee")
+    demande = services.demande_deposer(
+        demande=monde["demande"], user=monde["rl"], nom="Aïcha Durand", qualite="Présidente",
+        engagement_republicain=True, exactitude=True,
+    )  # fmt: skip
+    ancienne_description = demande.description
     with pytest.raises(TransitionRefusee, match="postérieure"):
         services.demande_demander_complements(
             demande=demande, user=monde["instr_etat"], message="RIB illisible", echeance=timezone.localdate()
@@ -148,6 +152,12 @@ def test_complements_round_trip_keeps_both_versions(monde):
     assert demande.statut == "deposee" and demande.echeance_complements is None
     log = TransitionLog.objects.get(object_id=demande.pk, transition="redeposer")
     assert log.extra["empreinte_avant"] == avant and log.extra["empreinte_apres"] == demande.empreinte != avant
+    # Both versions of what changed are in the history, field by field.
+    assert log.extra["changements"] == {
+        "action.description": [ancienne_description, "Description complétée à la demande de l'instructeur."]
+    }
+    depot = TransitionLog.objects.get(object_id=demande.pk, transition="deposer")
+    assert depot.extra["contenu"]["action"]["description"] == ancienne_description
     assert (
         TransitionLog.objects.get(object_id=demande.pk, transition="demander_complements").commentaire
         == "RIB illisible"

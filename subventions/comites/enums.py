@@ -11,7 +11,7 @@ class KindSeance(models.TextChoices):
 
 class StatutSeance(models.TextChoices):
     OUVERTE = "ouverte", _("Ouverte")
-    CLOSE = "close", _("Close")
+    CLOSE = "close", _("Clôturée")  # not "Close": Django's catalogue would translate it to "Fermer"
 
 
 class Decision(models.TextChoices):

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "subventions.campagnes",
     "subventions.demandes",
     "subventions.comites",
+    "subventions.conventions",
     # The project package itself: home page, spaces, template tags, demo commands.
     "subventions",
 ]

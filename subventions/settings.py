@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "subventions.demandes",
     "subventions.comites",
     "subventions.conventions",
+    "subventions.paiements",
     # The project package itself: home page, spaces, template tags, demo commands.
     "subventions",
 ]

@@ -18,6 +18,8 @@ urlpatterns = [
     path("demandes/", include("subventions.demandes.urls")),
     path("instruction/", include("subventions.demandes.urls_instruction")),
     path("comites/", include("subventions.comites.urls")),
+    path("conventions/", include("subventions.conventions.urls")),
+    path("paiements/", include("subventions.paiements.urls")),
     path("workflows/", include("workflows.urls")),
     path("compte/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

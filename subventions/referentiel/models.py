@@ -58,6 +58,33 @@ class Financeur(models.Model):
     toujours_convention = models.BooleanField(
         _("toujours une convention"), default=False, help_text=_("Conventionner même sous le seuil (pas d'arrêté).")
     )
+    mode_cpo = models.BooleanField(
+        _("conventions pluriannuelles (CPO)"),
+        default=False,
+        help_text=_(
+            "Signer une convention pluriannuelle d'objectifs avec chaque porteur ; les crédits de chaque année "
+            "suivante sont attribués par un avenant financier annuel."
+        ),
+    )
+    duree_cpo = models.PositiveSmallIntegerField(
+        _("durée des CPO (années)"), default=3, validators=[MinValueValidator(2), MaxValueValidator(4)]
+    )
+    signataire_nom = models.CharField(_("signataire (nom et prénom)"), max_length=150, blank=True)
+    signataire_qualite = models.CharField(
+        _("qualité du signataire"), max_length=200, blank=True, help_text=_("Par exemple : le préfet délégué pour l'égalité des chances.")
+    )
+    adresse = models.CharField(_("adresse"), max_length=250, blank=True)
+    tolerance_ecart = models.DecimalField(
+        _("tolérance de sous-réalisation (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("10"),
+        validators=POURCENTAGE,
+        help_text=_(
+            "Si le coût réel d'une action est inférieur au budget prévu au-delà de cette marge, le solde est réduit "
+            "en proportion (ou un reversement est demandé)."
+        ),
+    )
     sepa_nom = models.CharField(_("nom du donneur d'ordre SEPA"), max_length=70, blank=True)
     sepa_iban = models.CharField(_("IBAN du donneur d'ordre"), max_length=34, blank=True, validators=[valider_iban])
     sepa_bic = models.CharField(_("BIC du donneur d'ordre"), max_length=11, blank=True, validators=[valider_bic])
@@ -79,6 +106,9 @@ class Financeur(models.Model):
                 condition=models.Q(part_max__gt=0, part_max__lte=100), name="financeur_part_max_pourcentage"
             ),
             models.CheckConstraint(condition=models.Q(seuil_convention__gte=0), name="financeur_seuil_positif"),
+            models.CheckConstraint(
+                condition=models.Q(duree_cpo__gte=2, duree_cpo__lte=4), name="financeur_duree_cpo_2_a_4_ans"
+            ),
         ]
 
     def __str__(self) -> str:

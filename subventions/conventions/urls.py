@@ -1,0 +1,4 @@
+"""Conventions pages."""
+
+app_name = "conventions"
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Finance pages."""
+
+app_name = "paiements"
+urlpatterns: list = []

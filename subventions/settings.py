@@ -164,6 +164,8 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Subventions"
+# One 30-second step of clock drift either way (RFC 6238 §5.2): a code typed at the end of its window still works.
+MFA_TOTP_TOLERANCE = 1
 
 # --- Internationalisation: French first, English available.
 LANGUAGE_CODE = "fr"

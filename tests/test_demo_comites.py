@@ -17,6 +17,7 @@ from django.core.management import call_command
 from subventions.campagnes.models import Campagne, Enveloppe
 from subventions.comites.models import DecisionLigne, LettreDecision, PointOrdreDuJour, Seance
 from subventions.demandes.models import Demande, LigneBudget, LigneFinancement
+from subventions.demandes.stats import LIBELLES as LIBELLES_DEMANDES
 from subventions.demo_comites import _issues
 from workflows.models import Document, TransitionLog
 
@@ -44,9 +45,10 @@ def _etat_de_la_base() -> dict:
 
 
 def _stats(*args) -> dict:
+    """The demandes' and comités' figures (the documents' are checked in tests/conventions/test_demo_marseille.py)."""
     sortie = io.StringIO()
     call_command("stats", *args, "--json", stdout=sortie)
-    return json.loads(sortie.getvalue())
+    return {cle: valeur for cle, valeur in json.loads(sortie.getvalue()).items() if cle in LIBELLES_DEMANDES}
 
 
 def _attendu(campagne, code=None) -> dict:
@@ -96,12 +98,12 @@ def test_marseille_2015_two_comites_667_actions_279_porteurs(capsys):
     campagne = Campagne.objects.get(exercice=2015)
     demandes = {d.pk: d for d in Demande.objects.filter(campagne=campagne)}
     statuts = Counter(d.statut for d in demandes.values())
-    assert statuts["validee"] == 667
+    assert statuts["validee"] + statuts["conventionnee"] == 667  # a third of the État's conventions are signed
     assert statuts["refusee"] > 0 and statuts["irrecevable"] > 0
     assert statuts["refusee"] + statuts["irrecevable"] == 53
     assert sum(statuts.values()) == 720
     porteurs = {d.porteur_id for d in demandes.values()}
-    valides = {d.porteur_id for d in demandes.values() if d.statut == "validee"}
+    valides = {d.porteur_id for d in demandes.values() if d.statut in VALIDEES}
     assert len(valides) == 279 and len(porteurs - valides) == 21
 
     # Two closed séances: 29 April (fragile associations) and 9 June 2015, closed at 18:00 in Paris.
@@ -113,12 +115,12 @@ def test_marseille_2015_two_comites_667_actions_279_porteurs(capsys):
         datetime(2015, 6, 9, 18, tzinfo=PARIS),
     ]
     validees_par_seance = [
-        sum(1 for p in s.points.all() if demandes[p.demande_id].statut == "validee") for s in seances
+        sum(1 for p in s.points.all() if demandes[p.demande_id].statut in VALIDEES) for s in seances
     ]
     assert validees_par_seance == [123, 544]
     assert not PointOrdreDuJour.objects.filter(seance_ouverte=True).exists()
     assert PointOrdreDuJour.objects.count() == 720 - statuts["irrecevable"]
-    budgets = {p.pk: p.budget_annee_courante for p in {d.porteur for d in demandes.values() if d.statut == "validee"}}
+    budgets = {p.pk: p.budget_annee_courante for p in {d.porteur for d in demandes.values() if d.statut in VALIDEES}}
     premiere = {demandes[p.demande_id].porteur_id for p in seances[0].points.all()}
     seconde = {demandes[p.demande_id].porteur_id for p in seances[1].points.all()}
     # The first comité's associations are the smaller ones (fragile): its median budget is below the second's.
@@ -135,7 +137,7 @@ def test_marseille_2015_two_comites_667_actions_279_porteurs(capsys):
         par_demande[lf.demande_id][lf.financeur.code] = lf
     for d in demandes.values():
         etat = par_demande[d.pk]["etat"]
-        if d.statut == "validee":
+        if d.statut in VALIDEES:
             assert etat.statut == "accordee" and etat.montant_accorde > 0, d.numero
         elif d.statut == "refusee":
             assert all(lf.statut == "refusee" for lf in par_demande[d.pk].values() if lf.montant_demande > 0)
@@ -153,7 +155,7 @@ def test_marseille_2015_two_comites_667_actions_279_porteurs(capsys):
         if lf.statut in ("accordee", "refusee"):
             assert lf.avis_par is not None and lf.avis_le < lf.decide_le
     assert cofinancees > 100
-    assert any(lf.statut == "refusee" and demandes[lf.demande_id].statut == "validee" for lf in lignes)
+    assert any(lf.statut == "refusee" and demandes[lf.demande_id].statut in VALIDEES for lf in lignes)
 
     # No enveloppe is exceeded: the global one of each financeur, and the État's per pilier.
     accorde = defaultdict(Decimal)
@@ -183,14 +185,18 @@ def test_marseille_2015_two_comites_667_actions_279_porteurs(capsys):
         if d.statut == "irrecevable":
             assert etapes == [("deposer", "deposee"), ("declarer_irrecevable", "irrecevable")]
         else:
+            decision = ("refuser", "refusee") if d.statut == "refusee" else ("valider", "validee")
+            # Signed conventions (demo_conventions) made a third of the validated demandes conventionnées.
+            suite = [("conventionner", "conventionnee")] if d.statut == "conventionnee" else []
             assert etapes == [
                 ("deposer", "deposee"),
                 ("declarer_recevable", "en_instruction"),
                 ("terminer_instruction", "instruite"),
                 ("inscrire", "inscrite"),
-                ("valider" if d.statut == "validee" else "refuser", d.statut),
+                decision,
+                *suite,
             ], d.numero
-            assert journal[d.pk][-1].acteur.email == "comite@demo.test"
+            assert journal[d.pk][4].acteur.email == "comite@demo.test"
     assert TransitionLog.objects.filter(content_type__model="lignefinancement").count() == 3 * len(decidees)
     assert TransitionLog.objects.filter(content_type__model="seance", transition="cloturer").count() == 2
     assert not TransitionLog.objects.filter(date__year__gt=2015).exists()

@@ -61,7 +61,12 @@ def test_marseille_seed_files_about_720_valid_requests_and_is_idempotent(setting
     demandes = list(Demande.objects.filter(campagne=campagne).select_related("porteur"))
     assert 700 <= len(demandes) <= 740
     # All deposited, then decided by the comités stage (tests/test_demo_comites.py checks the decisions).
-    assert {d.statut for d in demandes} <= {StatutDemande.VALIDEE, StatutDemande.REFUSEE, StatutDemande.IRRECEVABLE}
+    assert {d.statut for d in demandes} <= {
+        StatutDemande.VALIDEE,
+        StatutDemande.CONVENTIONNEE,
+        StatutDemande.REFUSEE,
+        StatutDemande.IRRECEVABLE,
+    }
 
     # Numbers 2015-000001… without gap, given in the order of deposit, all inside the campagne's window.
     par_depot = sorted(demandes, key=lambda d: (d.depose_le, d.numero))
@@ -125,7 +130,9 @@ def test_marseille_seed_files_about_720_valid_requests_and_is_idempotent(setting
     for d in random.Random(3).sample(demandes, 15):
         assert d.empreinte == empreinte_dossier(d)
         assert d.qpvs.exists() and set(d.objectifs.all()) <= set(campagne.objectifs.all())
-        assert d.cree_le < d.depose_le and d.modifie_le == d.depose_le
+        # Untouched since the deposit, except by the convention that made it conventionnée (July 2015).
+        assert d.cree_le < d.depose_le
+        assert d.modifie_le == d.depose_le or (d.statut == "conventionnee" and d.modifie_le.year == 2015)
         # Complete as filed; only the pièces' validity, checked today, has run out since 2014.
         assert {m.etape for m in demande_manques(d)} <= {"pieces"}, d.numero
     intitules = Counter(d.intitule for d in demandes)

@@ -121,6 +121,8 @@ MARCHES_PAR_ESPACE = {
     "demandes": "tests/demandes/test_portail_acces.py",
     "instruction": "tests/demandes/test_instruction_acces.py",
     "comites": "tests/comites/test_acces.py",
+    "conventions": "tests/conventions/test_acces.py",
+    "paiements": "tests/paiements/test_acces.py",
     "workflows": "tests/workflows/test_graphes.py",
 }
 

@@ -7,3 +7,6 @@ class ConventionsConfig(AppConfig):
     name = "subventions.conventions"
     label = "conventions"
     verbose_name = "Conventions"
+
+    def ready(self) -> None:
+        from subventions.conventions import receivers  # noqa: F401  (blocked documents issued once fixed)

@@ -101,6 +101,9 @@ class ActeAttribution(ConcurrentTransitionMixin, models.Model):
     version_document = models.PositiveSmallIntegerField(
         _("version du document"), default=0, help_text=_("Dernière version du PDF générée (0 : pas encore générée).")
     )
+    a_generer = models.BooleanField(
+        _("PDF à (re)générer"), default=True, help_text=_("Des lignes ont changé depuis la dernière version du PDF.")
+    )
     envoyee_le = models.DateTimeField(_("envoyée le"), null=True, blank=True)
     executoire_le = models.DateTimeField(_("exécutoire le"), null=True, blank=True)
     cree_le = models.DateTimeField(_("créé le"), auto_now_add=True)

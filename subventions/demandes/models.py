@@ -246,6 +246,12 @@ class Demande(ConcurrentTransitionMixin, models.Model):
         """At the séance's close: at least one line granted."""
 
     @transition(
+        field=statut, source=StatutDemande.VALIDEE, target=StatutDemande.CONVENTIONNEE, permission=perm.systeme_seul
+    )
+    def conventionner(self) -> None:
+        """Its granted lines are in an executory convention or arrêté: taken by the system, never from a page."""
+
+    @transition(
         field=statut, source=StatutDemande.INSCRITE, target=StatutDemande.REFUSEE, permission=perm.est_comite_de
     )
     def refuser(self) -> None:

@@ -50,3 +50,8 @@ def est_comite_de(demande, user) -> bool:
 def est_comite_de_ligne(ligne, user) -> bool:
     """A comité secretary of this line's financeur."""
     return _dans_le_perimetre(user, [Role.COMITE], {ligne.financeur_id}, None)
+
+
+def systeme_seul(instance, user) -> bool:
+    """A consequence of another change, taken by the system (verifier_permission=False), never offered to a user."""
+    return False

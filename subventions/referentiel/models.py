@@ -71,7 +71,10 @@ class Financeur(models.Model):
     )
     signataire_nom = models.CharField(_("signataire (nom et prénom)"), max_length=150, blank=True)
     signataire_qualite = models.CharField(
-        _("qualité du signataire"), max_length=200, blank=True, help_text=_("Par exemple : le préfet délégué pour l'égalité des chances.")
+        _("qualité du signataire"),
+        max_length=200,
+        blank=True,
+        help_text=_("Par exemple : le préfet délégué pour l'égalité des chances."),
     )
     adresse = models.CharField(_("adresse"), max_length=250, blank=True)
     tolerance_ecart = models.DecimalField(

@@ -13,6 +13,7 @@ from subventions.conventions.models import ActeAttribution, ActeLigne
 from subventions.conventions.services import conventions_batir
 from tests.conventions.aides import accordee, monde_de_test
 from tests.factories import PorteurFactory
+from workflows.models import Document
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +21,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def monde():
     return monde_de_test()
+
+
+def _grouper(**kwargs):
+    """The grouping alone (the PDF and the blocked cases are tested in test_signature)."""
+    return conventions_batir(generer=False, **kwargs)
 
 
 def _actes(**filtre):
@@ -30,7 +36,7 @@ def test_several_lines_of_one_porteur_make_one_document_with_the_summed_total(mo
     campagne, etat, _ = monde
     porteur = PorteurFactory()
     lignes = [accordee(campagne, etat, m, porteur=porteur) for m in ("5000.00", "7000.50", "1000.00")]
-    assert conventions_batir(campagne=campagne) == {"crees": 1, "maj": 0, "inchanges": 0}
+    assert _grouper(campagne=campagne) == {"crees": 1, "maj": 0, "inchanges": 0, "bloquees": 0}
     (acte,) = _actes()
     assert (acte.financeur, acte.porteur, acte.exercice) == (etat, porteur, 2015)
     assert acte.montant_total == Decimal("13000.50") and acte.statut == "brouillon" and not acte.est_avenant
@@ -43,7 +49,7 @@ def test_two_porteurs_or_two_financeurs_make_separate_documents(monde):
     accordee(campagne, etat, "1000.00", porteur=porteur)
     accordee(campagne, ville, "2000.00", porteur=porteur)
     accordee(campagne, etat, "3000.00")
-    assert conventions_batir(campagne=campagne)["crees"] == 3
+    assert _grouper(campagne=campagne)["crees"] == 3
     assert sorted(a.montant_total for a in _actes()) == [Decimal("1000.00"), Decimal("2000.00"), Decimal("3000.00")]
 
 
@@ -54,17 +60,17 @@ def test_undecided_refused_or_other_campagne_lines_are_left_out(monde):
 
     refusee = accordee(campagne, etat, "1000.00")
     LigneFinancement.objects.filter(pk=refusee.pk).update(statut="refusee")
-    assert conventions_batir(campagne=campagne) == {"crees": 0, "maj": 0, "inchanges": 0}
+    assert _grouper(campagne=campagne) == {"crees": 0, "maj": 0, "inchanges": 0, "bloquees": 0}
 
 
 def test_a_later_line_joins_the_unsigned_document(monde):
     campagne, etat, _ = monde
     porteur = PorteurFactory()
     accordee(campagne, etat, "5000.00", porteur=porteur)
-    conventions_batir(campagne=campagne)
+    _grouper(campagne=campagne)
     (acte,) = _actes()
     accordee(campagne, etat, "2500.00", porteur=porteur)
-    assert conventions_batir(campagne=campagne) == {"crees": 0, "maj": 1, "inchanges": 0}
+    assert _grouper(campagne=campagne) == {"crees": 0, "maj": 1, "inchanges": 0, "bloquees": 0}
     acte = ActeAttribution.objects.get(pk=acte.pk)
     assert acte.montant_total == Decimal("7500.00") and acte.lignes.count() == 2
     assert ActeAttribution.objects.count() == 1
@@ -74,12 +80,12 @@ def test_once_past_brouillon_a_later_line_goes_into_an_avenant(monde):
     campagne, etat, _ = monde
     porteur = PorteurFactory()
     accordee(campagne, etat, "30000.00", porteur=porteur)
-    conventions_batir(campagne=campagne)
+    _grouper(campagne=campagne)
     (acte,) = _actes()
     ActeAttribution.objects.filter(pk=acte.pk).update(statut="signee")
     accordee(campagne, etat, "4000.00", porteur=porteur)
     accordee(campagne, etat, "1000.00", porteur=porteur)
-    assert conventions_batir(campagne=campagne) == {"crees": 1, "maj": 0, "inchanges": 1}
+    assert _grouper(campagne=campagne) == {"crees": 1, "maj": 0, "inchanges": 1, "bloquees": 0}
     (avenant,) = _actes(est_avenant=True)
     assert avenant.parent == acte and avenant.montant_total == Decimal("5000.00") and avenant.statut == "brouillon"
     assert avenant.nature == "convention"  # 35 000 € in all this year
@@ -87,7 +93,7 @@ def test_once_past_brouillon_a_later_line_goes_into_an_avenant(monde):
     assert acte.montant_total == Decimal("30000.00") and acte.lignes.count() == 1
     # A further line joins the still unsigned avenant, not a second one.
     accordee(campagne, etat, "500.00", porteur=porteur)
-    assert conventions_batir(campagne=campagne) == {"crees": 0, "maj": 1, "inchanges": 1}
+    assert _grouper(campagne=campagne) == {"crees": 0, "maj": 1, "inchanges": 1, "bloquees": 0}
     avenant = ActeAttribution.objects.get(pk=avenant.pk)
     assert avenant.montant_total == Decimal("5500.00") and ActeAttribution.objects.count() == 2
 
@@ -106,7 +112,7 @@ def test_threshold_chooses_the_nature(monde, montant, toujours, nature):
     etat.toujours_convention = toujours
     etat.save()
     accordee(campagne, etat, montant)
-    conventions_batir(campagne=campagne)
+    _grouper(campagne=campagne)
     assert _actes()[0].nature == nature
 
 
@@ -114,10 +120,10 @@ def test_an_unsigned_arrete_crossing_the_threshold_becomes_a_convention(monde):
     campagne, etat, _ = monde
     porteur = PorteurFactory()
     accordee(campagne, etat, "20000.00", porteur=porteur)
-    conventions_batir(campagne=campagne)
+    _grouper(campagne=campagne)
     assert _actes()[0].nature == "arrete"
     accordee(campagne, etat, "3000.01", porteur=porteur)
-    conventions_batir(campagne=campagne)
+    _grouper(campagne=campagne)
     (acte,) = _actes()
     assert acte.nature == "convention" and acte.montant_total == Decimal("23000.01")
 
@@ -127,7 +133,7 @@ def test_a_financeur_own_threshold_is_used(monde):
     ville.seuil_convention = Decimal("5000")
     ville.save()
     accordee(campagne, ville, "5000.01")
-    conventions_batir(campagne=campagne)
+    _grouper(campagne=campagne)
     assert _actes()[0].nature == "convention"
 
 
@@ -136,10 +142,10 @@ def test_idempotent(monde):
     for _ in range(3):
         accordee(campagne, etat, "1000.00")
     accordee(campagne, ville, "1000.00")
-    assert conventions_batir(campagne=campagne) == {"crees": 4, "maj": 0, "inchanges": 0}
+    assert _grouper(campagne=campagne) == {"crees": 4, "maj": 0, "inchanges": 0, "bloquees": 0}
     avant = list(ActeAttribution.objects.values_list("pk", "numero", "montant_total", "maj_le").order_by("pk"))
-    assert conventions_batir(campagne=campagne) == {"crees": 0, "maj": 0, "inchanges": 4}
-    assert conventions_batir(campagne=campagne, financeur=etat) == {"crees": 0, "maj": 0, "inchanges": 3}
+    assert _grouper(campagne=campagne) == {"crees": 0, "maj": 0, "inchanges": 4, "bloquees": 0}
+    assert _grouper(campagne=campagne, financeur=etat) == {"crees": 0, "maj": 0, "inchanges": 3, "bloquees": 0}
     assert list(ActeAttribution.objects.values_list("pk", "numero", "montant_total", "maj_le").order_by("pk")) == avant
     assert ActeLigne.objects.count() == 4
 
@@ -149,15 +155,15 @@ def test_numbering_is_sequential_per_financeur_and_year(monde):
     for _ in range(3):
         accordee(campagne, etat, "1000.00")
     accordee(campagne, ville, "1000.00")
-    conventions_batir(campagne=campagne, financeur=etat)
+    _grouper(campagne=campagne, financeur=etat)
     assert [a.numero for a in _actes()] == ["ETAT-2015-0001", "ETAT-2015-0002", "ETAT-2015-0003"]
-    conventions_batir(campagne=campagne)
+    _grouper(campagne=campagne)
     assert _actes(financeur=ville)[0].numero == "VILLE-TEST-2015-0001"
     # An avenant takes the next number of its financeur.
     premier = _actes(financeur=etat)[0]
     ActeAttribution.objects.filter(pk=premier.pk).update(statut="signee")
     accordee(campagne, etat, "1000.00", porteur=premier.porteur)
-    conventions_batir(campagne=campagne)
+    _grouper(campagne=campagne)
     assert _actes(est_avenant=True)[0].numero == "ETAT-2015-0004"
 
 
@@ -166,10 +172,10 @@ def test_another_year_starts_again_at_one(monde):
 
     campagne, etat, _ = monde
     accordee(campagne, etat, "1000.00")
-    conventions_batir(campagne=campagne)
+    _grouper(campagne=campagne)
     autre = CampagneFactory(exercice=2016, financeurs=[etat], contrat=campagne.contrat)
     accordee(autre, etat, "1000.00")
-    conventions_batir(campagne=autre)
+    _grouper(campagne=autre)
     assert sorted(ActeAttribution.objects.values_list("numero", flat=True)) == ["ETAT-2015-0001", "ETAT-2016-0001"]
 
 
@@ -218,3 +224,6 @@ def test_overlapping_runs_make_no_duplicate_document_nor_number(postgres_only):
     assert sorted(a.numero for a in actes) == [f"ETAT-2015-{n:04d}" for n in range(1, 7)]
     assert all(a.montant_total == Decimal("4000.00") for a in actes)
     assert ActeLigne.objects.count() == 24
+    # Each document was rendered once, whichever run got to it.
+    assert all(a.statut == "generee" and a.version_document == 1 for a in actes)
+    assert Document.objects.filter(nature="acte_attributif").count() == 6

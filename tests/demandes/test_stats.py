@@ -69,6 +69,13 @@ def _attendu(campagne, code=None) -> dict:
         "comites": [],
         "montant_demande": f"{total:.2f}",
         "montant_accorde": f"{accorde:.2f}",
+        # No document yet: the conventions' figures are tested in tests/conventions.
+        "conventions": 0,
+        "arretes": 0,
+        "avenants": 0,
+        "actions_par_convention": "0.00",
+        "conventions_signees": 0,
+        "actes_bloques": 0,
     }
 
 

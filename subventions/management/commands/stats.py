@@ -11,17 +11,23 @@ from django.db.models import Count, Q
 from subventions.campagnes.models import Campagne
 from subventions.comites.enums import Decision, StatutSeance
 from subventions.comites.models import Seance
-from subventions.demandes.stats import LIBELLES, VALIDEES, demandes_deposees, statistiques_demandes
+from subventions.conventions.stats import LIBELLES_CONVENTIONS, statistiques_conventions
+from subventions.demandes.stats import LIBELLES as LIBELLES_DEMANDES
+from subventions.demandes.stats import VALIDEES, demandes_deposees, statistiques_demandes
 from subventions.referentiel.models import Financeur
 from subventions.templatetags.subventions_tags import formater_montant
+
+LIBELLES = {**LIBELLES_DEMANDES, **LIBELLES_CONVENTIONS}
 
 
 class Command(BaseCommand):
     help = (
         "Chiffres des demandes d'une campagne : actions déposées, porteurs, actions validées, taux de validation "
         "(validées / déposées, rapport à deux décimales : « 0.93 » pour 93 %), actions validées par séance close "
-        "(comites), montants demandés et accordés (chaînes à deux décimales). Avec --financeur, chaque chiffre est "
-        "restreint à ce financeur (une action validée est alors une action dont sa ligne est accordée)."
+        "(comites), montants demandés et accordés (chaînes à deux décimales), puis les documents attributifs : "
+        "conventions, arrêtés et avenants, actions par convention (moyenne, deux décimales), conventions signées, "
+        "documents bloqués. Avec --financeur (code ou identifiant), chaque chiffre est restreint à ce financeur (une "
+        "action validée est alors une action dont sa ligne est accordée)."
     )
 
     def add_arguments(self, parser):
@@ -50,9 +56,10 @@ class Command(BaseCommand):
 
 
 def statistiques_campagne(*, campagne: Campagne, financeur: Financeur | None = None) -> dict[str, Any]:
-    """The demandes' figures plus the comités' (three queries), keys in the order of LIBELLES."""
+    """The demandes' figures, the comités' and the documents' (five queries), keys in the order of LIBELLES."""
     chiffres = statistiques_demandes(campagne=campagne, financeur=financeur)
     chiffres["comites"] = comites(campagne=campagne, financeur=financeur)
+    chiffres.update(statistiques_conventions(campagne=campagne, financeur=financeur))
     return {cle: chiffres[cle] for cle in sorted(chiffres, key=lambda c: list(LIBELLES).index(c))}
 
 

@@ -14,7 +14,8 @@ from subventions.referentiel.models import Financeur
 class Command(BaseCommand):
     help = (
         "Regroupe les lignes accordées de la campagne en un document par financeur, porteur et exercice "
-        "(convention ou arrêté selon le seuil ; avenant si le document est déjà signé). Relancer ne change rien."
+        "(convention ou arrêté selon le seuil ; avenant si le document est déjà signé), puis génère le PDF de chaque "
+        "document nouveau ou modifié. Relancer ne change rien."
     )
 
     def add_arguments(self, parser):
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         duree = time.monotonic() - debut
         self.stdout.write(
             f"Documents créés : {resultat['crees']} ; mis à jour : {resultat['maj']} ; "
-            f"inchangés : {resultat['inchanges']} ({duree:.1f} s)."
+            f"inchangés : {resultat['inchanges']} ; bloqués : {resultat['bloquees']} ({duree:.1f} s)."
         )
 
 

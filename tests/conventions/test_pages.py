@@ -1,0 +1,99 @@
+"""The staff list (filters, counts per status, blocked reasons) and the porteur's list: what a person sees, and a
+number of queries that does not grow with the rows."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from django.urls import reverse
+
+from associations.models import Porteur
+from subventions.comptes.enums import Role
+from subventions.conventions.models import ActeAttribution
+from subventions.conventions.services import acte_envoyer, conventions_batir
+from tests.conventions.aides import accordee, monde_de_test
+from tests.factories import MembreFactory, PorteurFactory, agent
+
+pytestmark = pytest.mark.django_db
+
+
+def _documents(campagne, etat, n: int, *, porteur=None):
+    for _ in range(n):
+        p = porteur or PorteurFactory()
+        MembreFactory(porteur=p)
+        accordee(campagne, etat, "30000.00", porteur=p)
+        accordee(campagne, etat, "1000.00", porteur=p)
+    conventions_batir(campagne=campagne)
+
+
+def _requetes(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        reponse = client.get(url)
+    assert reponse.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_staff_list_shows_counts_per_status_and_blocked_reasons(client):
+    campagne, etat, ville = monde_de_test()
+    _documents(campagne, etat, 3)
+    bloque = PorteurFactory(nom="Association sans IBAN")
+    Porteur.objects.filter(pk=bloque.pk).update(iban="")
+    _documents(campagne, etat, 1, porteur=Porteur.objects.get(pk=bloque.pk))
+    _documents(campagne, ville, 2)  # another financeur's: not listed
+    instructeur = agent(Role.INSTRUCTEUR, financeurs=[etat])
+    client.force_login(instructeur)
+    page = html.unescape(client.get(reverse("conventions:liste")).content.decode())
+    assert 'data-statut="generee">Générée <span class="badge text-bg-light compte-statut">3</span>' in page
+    assert 'data-statut="bloquee">Bloquée <span class="badge text-bg-light compte-statut">1</span>' in page
+    assert "Le porteur n'a pas renseigné d'IBAN." in page
+    i = page.find("VILLE-TEST")
+    assert i < 0, page[i - 300 : i + 100]
+    assert len(re.findall(r">ETAT-2015-\d{4}</a>", page)) == 4
+    filtre = client.get(reverse("conventions:liste") + "?statut=bloquee").content.decode()
+    assert len(re.findall(r">ETAT-2015-\d{4}</a>", filtre)) == 1 and "Association sans IBAN" in filtre
+    recherche = client.get(reverse("conventions:liste") + "?q=sans+iban").content.decode()
+    assert len(re.findall(r">ETAT-2015-\d{4}</a>", recherche)) == 1
+
+
+def test_staff_list_costs_the_same_queries_for_3_or_30_documents(client):
+    campagne, etat, _ville = monde_de_test()
+    instructeur = agent(Role.INSTRUCTEUR, financeurs=[etat])
+    client.force_login(instructeur)
+    url = reverse("conventions:liste")
+    _documents(campagne, etat, 3)
+    peu = _requetes(client, url)
+    _documents(campagne, etat, 27)
+    beaucoup = _requetes(client, url)
+    assert peu == beaucoup == 14, (peu, beaucoup)
+
+
+def test_porteur_list_and_document_page_cost_constant_queries(client):
+    campagne, etat, ville = monde_de_test()
+    etat.toujours_convention = True
+    etat.save()
+    porteur = PorteurFactory()
+    representant = MembreFactory(porteur=porteur).user
+    instructeur = agent(Role.INSTRUCTEUR, financeurs=[etat, ville])
+    accordee(campagne, etat, "1000.00", porteur=porteur)
+    accordee(campagne, ville, "1000.00", porteur=porteur)
+    conventions_batir(campagne=campagne)
+    acte = ActeAttribution.objects.get(financeur=etat)
+    acte_envoyer(acte, acteur=instructeur)
+    client.force_login(representant)
+    liste = reverse("conventions:porteur_actes", args=[porteur.pk])
+    peu = _requetes(client, liste)
+    page = client.get(liste).content.decode()
+    assert acte.numero in page and "À signer" in page
+    # The Ville's arrêté is not notified yet: the porteur does not see it.
+    assert "VILLE-TEST" not in page
+    for _ in range(10):
+        accordee(campagne, etat, "500.00", porteur=porteur)
+    conventions_batir(campagne=campagne)
+    assert _requetes(client, liste) == peu
+    detail = reverse("conventions:porteur_acte", args=[porteur.pk, acte.pk])
+    assert _requetes(client, detail) <= 14

@@ -27,6 +27,7 @@ from subventions.comptes.models import Habilitation, User
 from subventions.demo_comites import seed_instruction_et_comites
 from subventions.demo_conventions import financeurs_completer, seed_conventions
 from subventions.demo_demandes import seed_demandes
+from subventions.demo_finance import seed_finance
 from subventions.referentiel.enums import TypeFinanceur
 from subventions.referentiel.models import (
     QPV,
@@ -422,6 +423,7 @@ def seed(*, scale: str = "small", graine: int = 2015, aujourd_hui: date | None =
         seed_demandes(campagne=c2015, rng=rng)  # ~720 deposited requests from ~300 porteurs
         seed_instruction_et_comites(campagne=c2015, rng=rng)  # instruction, then the comités of 29/04 and 9/06/2015
         seed_conventions(campagne=c2015, domaine=DOMAINE)  # 279 État conventions, some signed, some awaiting
+        seed_finance(campagne=c2015, domaine=DOMAINE)  # advances paid, comptes rendus, a reduced solde, a reversement
     return {
         "financeurs": Financeur.objects.count(),
         "qpv": QPV.objects.count(),

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "subventions.comites",
     "subventions.conventions",
     "subventions.paiements",
+    "subventions.bilans",
+    "subventions.pilotage",
     # The project package itself: home page, spaces, template tags, demo commands.
     "subventions",
 ]
@@ -278,6 +280,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "rappeler-cloture": {
         "task": "subventions.demandes.tasks.rappeler_cloture",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    # Comptes rendus financiers due in a month, due today (subventions.bilans).
+    "rappeler-comptes-rendus": {
+        "task": "subventions.bilans.tasks.rappeler_comptes_rendus",
         "schedule": crontab(hour=8, minute=0),
     },
 }

@@ -20,6 +20,8 @@ urlpatterns = [
     path("comites/", include("subventions.comites.urls")),
     path("conventions/", include("subventions.conventions.urls")),
     path("paiements/", include("subventions.paiements.urls")),
+    path("bilans/", include("subventions.bilans.urls")),
+    path("pilotage/", include("subventions.pilotage.urls")),
     path("workflows/", include("workflows.urls")),
     path("compte/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

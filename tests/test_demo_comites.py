@@ -98,7 +98,9 @@ def test_marseille_2015_two_comites_667_actions_279_porteurs(capsys):
     campagne = Campagne.objects.get(exercice=2015)
     demandes = {d.pk: d for d in Demande.objects.filter(campagne=campagne)}
     statuts = Counter(d.statut for d in demandes.values())
-    assert statuts["validee"] + statuts["conventionnee"] == 667  # a third of the État's conventions are signed
+    assert (
+        statuts["validee"] + statuts["conventionnee"] + statuts["bilan_depose"] == 667
+    )  # a third of the État's conventions are signed
     assert statuts["refusee"] > 0 and statuts["irrecevable"] > 0
     assert statuts["refusee"] + statuts["irrecevable"] == 53
     assert sum(statuts.values()) == 720
@@ -187,7 +189,10 @@ def test_marseille_2015_two_comites_667_actions_279_porteurs(capsys):
         else:
             decision = ("refuser", "refusee") if d.statut == "refusee" else ("valider", "validee")
             # Signed conventions (demo_conventions) made a third of the validated demandes conventionnées.
-            suite = [("conventionner", "conventionnee")] if d.statut == "conventionnee" else []
+            suite = {
+                "conventionnee": [("conventionner", "conventionnee")],
+                "bilan_depose": [("conventionner", "conventionnee"), ("enregistrer_bilan", "bilan_depose")],
+            }.get(d.statut, [])
             assert etapes == [
                 ("deposer", "deposee"),
                 ("declarer_recevable", "en_instruction"),

@@ -64,6 +64,7 @@ def test_marseille_seed_files_about_720_valid_requests_and_is_idempotent(setting
     assert {d.statut for d in demandes} <= {
         StatutDemande.VALIDEE,
         StatutDemande.CONVENTIONNEE,
+        StatutDemande.BILAN_DEPOSE,
         StatutDemande.REFUSEE,
         StatutDemande.IRRECEVABLE,
     }
@@ -132,7 +133,9 @@ def test_marseille_seed_files_about_720_valid_requests_and_is_idempotent(setting
         assert d.qpvs.exists() and set(d.objectifs.all()) <= set(campagne.objectifs.all())
         # Untouched since the deposit, except by the convention that made it conventionnée (July 2015).
         assert d.cree_le < d.depose_le
-        assert d.modifie_le == d.depose_le or (d.statut == "conventionnee" and d.modifie_le.year == 2015)
+        assert d.modifie_le == d.depose_le or (
+            d.statut in ("conventionnee", "bilan_depose") and d.modifie_le.year in (2015, 2016)
+        )
         # Complete as filed; only the pièces' validity, checked today, has run out since 2014.
         assert {m.etape for m in demande_manques(d)} <= {"pieces"}, d.numero
     intitules = Counter(d.intitule for d in demandes)

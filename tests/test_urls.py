@@ -123,6 +123,8 @@ MARCHES_PAR_ESPACE = {
     "comites": "tests/comites/test_acces.py",
     "conventions": "tests/conventions/test_acces.py",
     "paiements": "tests/paiements/test_acces.py",
+    "bilans": "tests/bilans/test_acces.py",
+    "pilotage": "tests/pilotage/test_acces.py",
     "workflows": "tests/workflows/test_graphes.py",
 }
 

@@ -34,7 +34,7 @@ ATTENTE_PORTEUR = {
     StatutDemande.REFUSEE: _("Demande refusée : le courrier de décision en donne les motifs."),
     StatutDemande.AJOURNEE: _("Décision reportée à un prochain comité."),
     StatutDemande.CONVENTIONNEE: _("Convention signée : le compte-rendu financier sera à déposer après l'action."),
-    StatutDemande.BILAN_DEPOSE: _("Compte-rendu reçu, en cours de vérification."),
+    StatutDemande.BILAN_DEPOSE: _("Compte rendu financier validé : le solde vous sera versé."),
     StatutDemande.SOLDEE: _("Dossier soldé."),
     StatutDemande.IRRECEVABLE: _("Dossier irrecevable : le motif vous a été communiqué."),
     StatutDemande.RETIREE: _("Vous avez retiré cette demande."),

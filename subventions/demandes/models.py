@@ -252,6 +252,15 @@ class Demande(ConcurrentTransitionMixin, models.Model):
         """Its granted lines are in an executory convention or arrêté: taken by the system, never from a page."""
 
     @transition(
+        field=statut,
+        source=StatutDemande.CONVENTIONNEE,
+        target=StatutDemande.BILAN_DEPOSE,
+        permission=perm.systeme_seul,
+    )
+    def enregistrer_bilan(self) -> None:
+        """Its compte-rendu financier was validated (subventions.bilans): the solde can be paid."""
+
+    @transition(
         field=statut, source=StatutDemande.INSCRITE, target=StatutDemande.REFUSEE, permission=perm.est_comite_de
     )
     def refuser(self) -> None:

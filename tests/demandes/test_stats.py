@@ -59,6 +59,8 @@ def _attendu(campagne, code=None) -> dict:
     total = sum((lf.montant_demande for lf in lignes), Decimal("0"))
     accorde = sum((lf.montant_accorde for lf in lignes if lf.statut == "accordee"), Decimal("0"))
     validees = [d for d in deposees if d.statut in ("validee", "conventionnee", "bilan_depose", "soldee")]
+    propose = sum((lf.montant_propose or Decimal("0") for lf in lignes), Decimal("0"))
+    finances = {lf.demande.porteur_id for lf in lignes if lf.statut == "accordee" and lf.montant_accorde}
     return {
         "campagne": campagne.exercice,
         "financeur": code,
@@ -68,7 +70,10 @@ def _attendu(campagne, code=None) -> dict:
         "taux_validation": f"{len(validees) / len(deposees):.2f}" if deposees else "0.00",
         "comites": [],
         "montant_demande": f"{total:.2f}",
+        "montant_propose": f"{propose:.2f}",
         "montant_accorde": f"{accorde:.2f}",
+        "montant_paye": "0.00",  # nothing paid without documents (see tests/pilotage/test_stats.py)
+        "porteurs_finances": len(finances),
         # No document yet: the conventions' figures are tested in tests/conventions.
         "conventions": 0,
         "arretes": 0,

@@ -53,3 +53,24 @@ def verifier_accessibilite(page, *, impacts=("serious", "critical")) -> None:
         f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}" for v in graves
     )
     assert not graves, f"axe-core sur {page.url} :\n{details}"
+
+
+def connecter(page, email: str, secret: str | None = None) -> None:
+    """Log in through the real form; staff type the TOTP code computed from `secret` (tolerance: one step)."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+    from django.utils import timezone
+    from playwright.sync_api import expect
+
+    from tests.factories import DEFAULT_PASSWORD
+
+    page.goto("/")
+    page.get_by_role("link", name="Se connecter").first.click()
+    page.get_by_label("Courriel").fill(email)
+    page.get_by_label("Mot de passe").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Connexion").click()
+    if secret is not None:
+        expect(page.get_by_role("heading", name="Authentification à deux facteurs")).to_be_visible()
+        code = format_hotp_value(hotp_value(secret, int(timezone.now().timestamp()) // 30))
+        page.get_by_label("Code").fill(code)
+        page.get_by_role("button", name="Connexion").click()
+    expect(page.get_by_role("link", name=email)).to_be_visible()

@@ -8,8 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
-from django.utils import timezone
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
@@ -17,26 +16,12 @@ from subventions.comites import services as comites
 from subventions.comptes.enums import Role
 from subventions.conventions.models import ActeAttribution, Signature
 from tests.comites.aides import campagne_de_test, instruite, seance_de_test, secretaire
-from tests.e2e.conftest import verifier_accessibilite
+from tests.e2e.conftest import connecter, verifier_accessibilite
 from tests.factories import DEFAULT_PASSWORD, MembreFactory, PorteurFactory, UserFactory, agent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ACTIONS = ("Atelier vélo solidaire de Félix-Pyat", "Cœur de quartier : fête « Les Flamants »")
-
-
-def _connecter(page: Page, email: str, secret: str | None = None) -> None:
-    page.goto("/")
-    page.get_by_role("link", name="Se connecter").first.click()
-    page.get_by_label("Courriel").fill(email)
-    page.get_by_label("Mot de passe").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Connexion").click()
-    if secret is not None:
-        expect(page.get_by_role("heading", name="Authentification à deux facteurs")).to_be_visible()
-        code = format_hotp_value(hotp_value(secret, int(timezone.now().timestamp()) // 30))
-        page.get_by_label("Code").fill(code)
-        page.get_by_role("button", name="Connexion").click()
-    expect(page.get_by_role("link", name=email)).to_be_visible()
 
 
 def _signer(page: Page, nom: str, qualite: str) -> None:
@@ -80,7 +65,7 @@ def test_the_porteur_signs_and_the_signataire_countersigns(navigateur, live_serv
 
     # The instructeur sends it for signature from the list (bulk form).
     instr = contexte()
-    _connecter(instr, instructeur.email, secrets[instructeur.email])
+    connecter(instr, instructeur.email, secrets[instructeur.email])
     instr.goto("/conventions/?statut=generee")
     verifier_accessibilite(instr)
     instr.get_by_label(f"Sélectionner {acte.numero}").check()
@@ -89,7 +74,7 @@ def test_the_porteur_signs_and_the_signataire_countersigns(navigateur, live_serv
 
     # The représentant légal opens it from the structure's tab, reads the PDF and signs.
     asso = contexte()
-    _connecter(asso, representant.email)
+    connecter(asso, representant.email)
     asso.goto(f"/association/{porteur.pk}/")
     asso.get_by_role("link", name="Conventions et arrêtés").click()
     asso.get_by_role("link", name=acte.numero).click()
@@ -106,7 +91,7 @@ def test_the_porteur_signs_and_the_signataire_countersigns(navigateur, live_serv
 
     # The signataire countersigns: executory.
     sign = contexte()
-    _connecter(sign, signataire.email, secrets[signataire.email])
+    connecter(sign, signataire.email, secrets[signataire.email])
     sign.goto("/conventions/?statut=signee_porteur")
     sign.get_by_role("link", name=acte.numero).click()
     _signer(sign, "Claire Bonnet", "Préfète déléguée")

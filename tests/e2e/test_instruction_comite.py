@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
@@ -24,9 +24,8 @@ from pypdf import PdfReader
 from subventions.comptes.enums import Role
 from subventions.demandes.models import Demande
 from subventions.demandes.services import demande_deposer
-from tests.e2e.conftest import verifier_accessibilite
+from tests.e2e.conftest import connecter, verifier_accessibilite
 from tests.factories import (
-    DEFAULT_PASSWORD,
     CampagneFactory,
     EnveloppeFactory,
     FinanceurFactory,
@@ -108,20 +107,6 @@ def nouvelle_page(navigateur, live_server):
         context.close()
 
 
-def _connecter(page: Page, email: str, secret: str | None = None) -> None:
-    page.goto("/")
-    page.get_by_role("link", name="Se connecter").first.click()
-    page.get_by_label("Courriel").fill(email)
-    page.get_by_label("Mot de passe").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Connexion").click()
-    if secret is not None:
-        expect(page.get_by_role("heading", name="Authentification à deux facteurs")).to_be_visible()
-        code = format_hotp_value(hotp_value(secret, int(timezone.now().timestamp()) // 30))
-        page.get_by_label("Code").fill(code)
-        page.get_by_role("button", name="Connexion").click()
-    expect(page.get_by_role("link", name=email)).to_be_visible()
-
-
 def _texte_pdf(chemin: Path) -> str:
     """The letter's text on one line: table cells wrap long titles, and amounts use (narrow) no-break spaces."""
     texte = " ".join(p.extract_text() or "" for p in PdfReader(chemin).pages)
@@ -135,7 +120,7 @@ def test_from_complements_to_the_decision_letter(page: Page, nouvelle_page, tmp_
 
     # --- The État instructeur: queue, demande, request for complements.
     instr = page
-    _connecter(instr, monde["instructeur"].email, monde["secrets"][monde["instructeur"].email])
+    connecter(instr, monde["instructeur"].email, monde["secrets"][monde["instructeur"].email])
     instr.goto("/")
     instr.get_by_role("link", name="Instruction", exact=True).first.click()
     instr.get_by_role("link", name="File d'instruction").first.click()
@@ -154,7 +139,7 @@ def test_from_complements_to_the_decision_letter(page: Page, nouvelle_page, tmp_
 
     # --- The porteur, in its own browser: "À compléter", the action step, a new deposit.
     porteur = nouvelle_page()
-    _connecter(porteur, monde["representant"].email)
+    connecter(porteur, monde["representant"].email)
     porteur.goto("/")
     expect(porteur.get_by_text("À compléter").first).to_be_visible()
     porteur.get_by_role("link", name=INTITULE).first.click()
@@ -193,7 +178,7 @@ def test_from_complements_to_the_decision_letter(page: Page, nouvelle_page, tmp_
 
     # --- The comité secretary: séance, ordre du jour, decisions in bulk, closing.
     comite = nouvelle_page()
-    _connecter(comite, monde["comite"].email, monde["secrets"][monde["comite"].email])
+    connecter(comite, monde["comite"].email, monde["secrets"][monde["comite"].email])
     comite.goto("/")
     comite.get_by_role("link", name="Comité", exact=True).first.click()
     comite.get_by_role("link", name=f"Séances du comité — {monde['campagne'].titre}").click()

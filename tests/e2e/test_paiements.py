@@ -7,35 +7,22 @@ finance account); everything else goes through the pages, logging in with the re
 from __future__ import annotations
 
 import csv
-import time
 from decimal import Decimal
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.utils import timezone
 from lxml import etree
 from playwright.sync_api import Page, expect
 
 from subventions.comptes.enums import Role
 from subventions.paiements.models import ListePaiements, Paiement
-from tests.e2e.conftest import verifier_accessibilite
-from tests.factories import DEFAULT_PASSWORD, PorteurFactory, agent
+from tests.e2e.conftest import connecter, verifier_accessibilite
+from tests.factories import PorteurFactory, agent
 from tests.paiements.aides import acte, etat
 from tests.paiements.test_exports import NS, XSD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _connecter(page: Page, email: str, secret: str) -> None:
-    page.goto("/")
-    page.get_by_role("link", name="Se connecter").first.click()
-    page.get_by_label("Courriel").fill(email)
-    page.get_by_label("Mot de passe").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Connexion").click()
-    expect(page.get_by_role("heading", name="Authentification à deux facteurs")).to_be_visible()
-    page.get_by_label("Code").fill(format_hotp_value(hotp_value(secret, int(time.time()) // 30)))
-    page.get_by_role("button", name="Connexion").click()
-    expect(page.get_by_role("link", name=email)).to_be_visible()
 
 
 def test_finance_exports_sepa_imports_the_return_and_sees_payments_paid(page: Page, tmp_path):
@@ -48,7 +35,7 @@ def test_finance_exports_sepa_imports_the_return_and_sees_payments_paid(page: Pa
     secret = generate_totp_secret()
     TOTP.activate(user, secret)
 
-    _connecter(page, user.email, secret)
+    connecter(page, user.email, secret)
     page.goto("/espace/finance/")
     page.get_by_role("link", name="Tableau de bord des paiements").click()
     expect(page.get_by_role("heading", name="Paiements", level=1)).to_be_visible()

@@ -1,0 +1,514 @@
+"""Reads of the pilotage app, always scoped. The figures of a campagne are loaded for a `Portee` (the campagne, the
+financeurs and territoires the user may see, the filters) in a constant number of queries whatever the number of rows,
+then every figure, table and chart is computed in Python from the same facts; `manage.py stats` reads them too, so
+the dashboard and the command never disagree."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, NamedTuple
+
+from django.apps import apps
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+
+from subventions.campagnes.models import Campagne
+from subventions.campagnes.selectors import campagnes_visibles
+from subventions.comites.enums import Decision, StatutSeance
+from subventions.comites.models import Seance
+from subventions.comptes.enums import Role
+from subventions.comptes.scopes import perimetre, scope_queryset
+from subventions.conventions.models import ActeAttribution, ActeLigne, NatureActe, StatutActe
+from subventions.conventions.stats import LIBELLES_CONVENTIONS
+from subventions.demandes.enums import StatutDemande, StatutLigne
+from subventions.demandes.models import Demande, LigneFinancement
+from subventions.demandes.stats import LIBELLES as LIBELLES_DEMANDES
+from subventions.demandes.stats import VALIDEES, taux
+from subventions.paiements.enums import StatutPaiement
+from subventions.paiements.models import Paiement
+from subventions.pilotage.models import CampagneHistorique, ImportSubventions
+from subventions.referentiel.models import QPV, Financeur, Objectif, Pilier, Territoire
+
+# Staff who read the dashboards, each for the financeurs (and, instructeurs, territoires) of their habilitations.
+ROLES_PILOTAGE = (Role.INSTRUCTEUR, Role.COMITE, Role.SIGNATAIRE, Role.FINANCE, Role.ADMINISTRATEUR)
+ROLES_IMPORT = (Role.ADMINISTRATEUR,)
+ZERO = Decimal("0.00")
+CENTIME = Decimal("0.01")
+EXECUTOIRES = (StatutActe.SIGNEE, StatutActe.NOTIFIEE, StatutActe.SOLDEE)
+# A demande whose instruction is over (an avis was given on each line), whatever was decided since.
+INSTRUITES = (
+    StatutDemande.INSTRUITE,
+    StatutDemande.INSCRITE,
+    StatutDemande.AJOURNEE,
+    StatutDemande.REFUSEE,
+    *VALIDEES,
+)
+
+# Every key of `manage.py stats`, in order, with its French label (the earlier issues' keys keep their meaning).
+LIBELLES: dict[str, str] = {
+    "campagne": LIBELLES_DEMANDES["campagne"],
+    "financeur": LIBELLES_DEMANDES["financeur"],
+    "actions_deposees": LIBELLES_DEMANDES["actions_deposees"],
+    "porteurs": LIBELLES_DEMANDES["porteurs"],
+    "actions_validees": LIBELLES_DEMANDES["actions_validees"],
+    "taux_validation": LIBELLES_DEMANDES["taux_validation"],
+    "comites": LIBELLES_DEMANDES["comites"],
+    "montant_demande": LIBELLES_DEMANDES["montant_demande"],
+    "montant_propose": "Montant total proposé par l'instruction (€)",
+    "montant_accorde": LIBELLES_DEMANDES["montant_accorde"],
+    "montant_paye": "Montant total payé (€)",
+    "porteurs_finances": "Porteurs financés",
+    **LIBELLES_CONVENTIONS,
+}
+
+
+class Taux(Decimal):
+    """A ratio (0.93), shown as a percentage; a Decimal so that files keep it as a number."""
+
+
+class Nombre(Decimal):
+    """A plain decimal number (an average), not an amount in euros."""
+
+
+@dataclass(frozen=True)
+class Portee:
+    """What the figures cover: a campagne; the financeurs (None: all) and territoires (None: all) of the perimeter;
+    the filters chosen on the page (a territoire, a pilier: actions with an objectif of that pilier)."""
+
+    campagne: Campagne
+    financeur_ids: frozenset[int] | None = None
+    territoire_ids: frozenset[int] | None = None
+    territoire: int | None = None
+    pilier: int | None = None
+
+    @property
+    def partielle(self) -> bool:
+        """True when some actions of a document may fall outside: its payments are then shared pro rata."""
+        return self.territoire_ids is not None or bool(self.territoire) or bool(self.pilier)
+
+
+# --- Perimeter of a user --------------------------------------------------------------------------------------------
+
+
+def financeurs_pilotage(user, *, roles=ROLES_PILOTAGE) -> QuerySet[Financeur]:
+    return scope_queryset(Financeur.objects.all(), user, roles=roles, financeur_field="pk").order_by("nom")
+
+
+def campagnes_pilotage(user) -> QuerySet[Campagne]:
+    return campagnes_visibles(user, roles=ROLES_PILOTAGE)
+
+
+def portee_de(
+    user,
+    *,
+    campagne: Campagne,
+    financeur: int | None = None,
+    territoire: int | None = None,
+    pilier: int | None = None,
+) -> Portee:
+    """The user's Portee on `campagne`. A financeur outside the perimeter is a 404, like any foreign object."""
+    p = perimetre(user, ROLES_PILOTAGE)
+    if p.vide:
+        raise Http404
+    financeurs = None if p.tous_financeurs else frozenset(p.financeur_ids)
+    if financeur is not None:
+        if financeurs is not None and financeur not in financeurs:
+            raise Http404("Financeur introuvable.")
+        financeurs = frozenset({financeur})
+    territoires = None if p.tous_territoires else frozenset(p.territoire_ids)
+    if territoire is not None and territoires is not None and territoire not in territoires:
+        raise Http404("Territoire introuvable.")
+    return Portee(campagne, financeurs, territoires, territoire, pilier)
+
+
+# --- The querysets of a Portee ---------------------------------------------------------------------------------------
+
+
+def demandes_portee(portee: Portee) -> QuerySet[Demande]:
+    """Deposited demandes (they have a dossier number) of the campagne; with financeurs, those asking one of them a
+    positive amount; within the territoires and pilier asked."""
+    qs = Demande.objects.filter(campagne=portee.campagne).exclude(numero="")
+    if portee.financeur_ids is not None:
+        qs = qs.filter(
+            Exists(
+                LigneFinancement.objects.filter(
+                    demande=OuterRef("pk"), financeur_id__in=portee.financeur_ids, montant_demande__gt=0
+                )
+            )
+        )
+    if portee.territoire_ids is not None:
+        qs = qs.filter(territoire_id__in=portee.territoire_ids)
+    if portee.territoire:
+        qs = qs.filter(territoire_id=portee.territoire)
+    if portee.pilier:
+        qs = qs.filter(
+            Exists(
+                Demande.objectifs.through.objects.filter(demande_id=OuterRef("pk"), objectif__pilier_id=portee.pilier)
+            )
+        )
+    return qs
+
+
+def lignes_portee(portee: Portee) -> QuerySet[LigneFinancement]:
+    qs = LigneFinancement.objects.filter(demande__in=demandes_portee(portee))
+    if portee.financeur_ids is not None:
+        qs = qs.filter(financeur_id__in=portee.financeur_ids)
+    return qs
+
+
+def actes_portee(portee: Portee) -> QuerySet[ActeAttribution]:
+    """Documents of the campagne (of the financeurs); under a filter, those with at least one action in it."""
+    qs = ActeAttribution.objects.filter(campagne=portee.campagne)
+    if portee.financeur_ids is not None:
+        qs = qs.filter(financeur_id__in=portee.financeur_ids)
+    if portee.partielle:
+        qs = qs.filter(Exists(ActeLigne.objects.filter(acte=OuterRef("pk"), ligne__in=lignes_portee(portee))))
+    return qs
+
+
+def _pilier_principal():
+    """The demande's main pilier, as the comités count it: that of its first objectif by pilier number."""
+    return Subquery(
+        Objectif.objects.filter(demandes=OuterRef("pk"))
+        .order_by("pilier__numero", "pilier_id", "pk")
+        .values("pilier_id")[:1]
+    )
+
+
+def _paye_par_acte():
+    return Subquery(
+        Paiement.objects.filter(echeancier__acte=OuterRef("pk"), statut=StatutPaiement.PAYE)
+        .order_by()
+        .values("echeancier__acte")
+        .annotate(total=Sum("montant"))
+        .values("total")[:1]
+    )
+
+
+def _lignes_par_acte():
+    return Subquery(
+        ActeLigne.objects.filter(acte=OuterRef("pk"))
+        .order_by()
+        .values("acte")
+        .annotate(n=Count("pk"))
+        .values("n")[:1],
+        output_field=IntegerField(),
+    )
+
+
+# --- Facts ---------------------------------------------------------------------------------------------------------
+
+
+class DemandeF(NamedTuple):
+    pk: int
+    porteur_id: int
+    porteur_nom: str
+    porteur_siret: str
+    statut: str
+    territoire_id: int | None
+    pilier_id: int | None
+
+
+class LigneF(NamedTuple):
+    pk: int
+    demande_id: int
+    financeur_id: int
+    statut: str
+    demande: Decimal
+    propose: Decimal
+    accorde: Decimal  # 0 unless the line is accordée
+    acte_id: int | None
+    acte_montant: Decimal
+
+
+class ActeF(NamedTuple):
+    pk: int
+    financeur_id: int
+    nature: str
+    est_avenant: bool
+    statut: str
+    montant_total: Decimal
+    nb_lignes: int
+    paye: Decimal
+
+
+@dataclass
+class Faits:
+    portee: Portee
+    demandes: dict[int, DemandeF]
+    lignes: list[LigneF]
+    actes: dict[int, ActeF]
+    comites: list[dict[str, Any]]
+    paye: dict[int, Decimal] = field(default_factory=dict)  # line → its share of the payments of its document
+    objectifs: dict[int, list[int]] = field(default_factory=dict)  # demande → objectifs
+    qpvs: dict[int, list[int]] = field(default_factory=dict)  # demande → QPV
+    libelles: dict[str, dict] = field(default_factory=dict)  # "pilier" / "objectif" / … → {pk: label}
+
+    def lignes_de(self) -> dict[int, list[LigneF]]:
+        par_demande: dict[int, list[LigneF]] = defaultdict(list)
+        for ligne in self.lignes:
+            par_demande[ligne.demande_id].append(ligne)
+        return par_demande
+
+
+def faits_charger(portee: Portee, *, dimensions: bool = False) -> Faits:
+    """The facts of a Portee: 4 queries (demandes, lines, documents with their payments, comités); with
+    `dimensions`, 6 more (objectifs and QPV of each action, and the labels of piliers, objectifs, territoires, QPV,
+    financeurs) for the tables by dimension. Never more, whatever the number of rows."""
+    demandes = {
+        row[0]: DemandeF(*row)
+        for row in demandes_portee(portee)
+        .annotate(pilier_id=_pilier_principal())
+        .order_by()
+        .values_list("pk", "porteur_id", "porteur__nom", "porteur__siret", "statut", "territoire_id", "pilier_id")
+    }
+    lignes = [
+        LigneF(
+            pk,
+            demande_id,
+            financeur_id,
+            statut,
+            demande or ZERO,
+            propose or ZERO,
+            (accorde or ZERO) if statut == StatutLigne.ACCORDEE else ZERO,
+            acte_id,
+            acte_montant or ZERO,
+        )
+        for pk, demande_id, financeur_id, statut, demande, propose, accorde, acte_id, acte_montant in lignes_portee(
+            portee
+        )
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "demande_id",
+            "financeur_id",
+            "statut",
+            "montant_demande",
+            "montant_propose",
+            "montant_accorde",
+            "acte_ligne__acte_id",
+            "acte_ligne__montant",
+        )
+    ]
+    actes = {
+        row[0]: ActeF(*row[:-2], row[-2] or 0, row[-1] or ZERO)
+        for row in actes_portee(portee)
+        .annotate(nb=Coalesce(_lignes_par_acte(), Value(0)), paye=_paye_par_acte())
+        .order_by()
+        .values_list("pk", "financeur_id", "nature", "est_avenant", "statut", "montant_total", "nb", "paye")
+    }
+    faits = Faits(portee, demandes, lignes, actes, comites(portee))
+    faits.paye = _repartir_paiements(lignes, actes)
+    if dimensions:
+        _dimensions_charger(faits)
+    return faits
+
+
+def _arrondi(valeur: Decimal) -> Decimal:
+    return valeur.quantize(CENTIME, rounding=ROUND_HALF_UP)
+
+
+def _repartir_paiements(lignes: list[LigneF], actes: dict[int, ActeF]) -> dict[int, Decimal]:
+    """What was paid on a document, shared among its actions pro rata of their amounts. When every action of the
+    document is in the scope, the shares are rounded cumulatively so that they add up to the payments exactly."""
+    par_acte: dict[int, list[LigneF]] = defaultdict(list)
+    for ligne in lignes:
+        if ligne.acte_id in actes:
+            par_acte[ligne.acte_id].append(ligne)
+    parts: dict[int, Decimal] = {}
+    for acte_id, siennes in par_acte.items():
+        acte = actes[acte_id]
+        if not acte.paye or not acte.montant_total:
+            continue
+        if len(siennes) == acte.nb_lignes:
+            cumul, deja = ZERO, ZERO
+            for ligne in siennes:
+                cumul += ligne.acte_montant
+                total = _arrondi(acte.paye * cumul / acte.montant_total)
+                parts[ligne.pk] = total - deja
+                deja = total
+        else:
+            for ligne in siennes:
+                parts[ligne.pk] = _arrondi(acte.paye * ligne.acte_montant / acte.montant_total)
+    return parts
+
+
+def _dimensions_charger(faits: Faits) -> None:
+    portee = faits.portee
+    demandes = demandes_portee(portee)
+    objectifs = Demande.objectifs.through.objects.filter(demande__in=demandes).order_by()
+    for demande_id, objectif_id in objectifs.values_list("demande_id", "objectif_id"):
+        faits.objectifs.setdefault(demande_id, []).append(objectif_id)
+    for demande_id, qpv_id in (
+        Demande.qpvs.through.objects.filter(demande__in=demandes).order_by().values_list("demande_id", "qpv_id")
+    ):
+        faits.qpvs.setdefault(demande_id, []).append(qpv_id)
+    contrat_id = portee.campagne.contrat_id
+    objectifs, piliers = {}, {}
+    ordre_objectifs, ordre_piliers = {}, {}
+    for pk, code, libelle, ordre, pilier_id, numero, pilier_libelle in (
+        Objectif.objects.filter(pilier__contrat_id=contrat_id)
+        .order_by("pilier__numero", "ordre", "code")
+        .values_list("pk", "code", "libelle", "ordre", "pilier_id", "pilier__numero", "pilier__libelle")
+    ):
+        objectifs[pk] = f"{code} — {libelle}"
+        ordre_objectifs[pk] = (numero, ordre, code)
+        piliers[pilier_id] = f"{numero}. {pilier_libelle}"
+        ordre_piliers[pilier_id] = numero
+    territoires = dict(Territoire.objects.filter(contrat_id=contrat_id).order_by("nom").values_list("pk", "nom"))
+    ids_qpv = {q for liste in faits.qpvs.values() for q in liste}
+    qpvs = {
+        pk: f"{code} — {nom}" for pk, code, nom in QPV.objects.filter(pk__in=ids_qpv).values_list("pk", "code", "nom")
+    }
+    ids_financeurs = {ligne.financeur_id for ligne in faits.lignes} | {a.financeur_id for a in faits.actes.values()}
+    financeurs = dict(Financeur.objects.filter(pk__in=ids_financeurs).order_by("nom").values_list("pk", "nom"))
+    faits.libelles = {
+        "pilier": piliers,
+        "objectif": objectifs,
+        "territoire": territoires,
+        "qpv": qpvs,
+        "financeur": financeurs,
+        "ordre_pilier": ordre_piliers,
+        "ordre_objectif": ordre_objectifs,
+    }
+
+
+def comites(portee: Portee) -> list[dict[str, Any]]:
+    """Per closed séance of the campagne (by date): the demandes validated at it, i.e. validated demandes with a
+    line granted in that séance's frozen decisions (DecisionLigne); with financeurs, one of their lines."""
+    accordees = Q(
+        decisions__decision=Decision.ACCORDEE,
+        decisions__ligne__demande__in=demandes_portee(portee),
+        decisions__ligne__demande__statut__in=VALIDEES,
+    )
+    if portee.financeur_ids is not None:
+        accordees &= Q(decisions__financeur_id__in=portee.financeur_ids)
+    seances = (
+        Seance.objects.filter(campagne=portee.campagne, statut=StatutSeance.CLOSE)
+        .annotate(n=Count("decisions__ligne__demande", filter=accordees, distinct=True))
+        .order_by("date", "pk")
+        .values_list("date", "n")
+    )
+    return [{"date": jour.isoformat(), "actions_validees": n} for jour, n in seances]
+
+
+# --- Figures ---------------------------------------------------------------------------------------------------------
+
+
+def _montant(valeur: Decimal) -> str:
+    return str(Decimal(valeur).quantize(CENTIME))
+
+
+def validee(demande: DemandeF, lignes: list[LigneF], portee: Portee) -> bool:
+    """Validated (or later); with financeurs, one of their lines accordée."""
+    if demande.statut not in VALIDEES:
+        return False
+    return portee.financeur_ids is None or any(ligne.statut == StatutLigne.ACCORDEE for ligne in lignes)
+
+
+def chiffres(faits: Faits, *, financeur: Financeur | None = None) -> dict[str, Any]:
+    """The figures of `manage.py stats` (JSON values: amounts and ratios as strings with two decimals)."""
+    portee = faits.portee
+    par_demande = faits.lignes_de()
+    validees = [d for d in faits.demandes.values() if validee(d, par_demande.get(d.pk, []), portee)]
+    accordees = [ligne for ligne in faits.lignes if ligne.statut == StatutLigne.ACCORDEE]
+    finances = {faits.demandes[ligne.demande_id].porteur_id for ligne in accordees if ligne.accorde > 0}
+    base = [a for a in faits.actes.values() if not a.est_avenant]
+    conventions = [a for a in base if a.nature == NatureActe.CONVENTION]
+    if portee.partielle:
+        en_portee = defaultdict(int)
+        for ligne in faits.lignes:
+            if ligne.acte_id is not None:
+                en_portee[ligne.acte_id] += 1
+        actions = sum(en_portee[a.pk] for a in conventions)
+    else:
+        actions = sum(a.nb_lignes for a in conventions)
+    moyenne = (
+        (Decimal(actions) / Decimal(len(conventions))).quantize(CENTIME, rounding=ROUND_HALF_UP)
+        if conventions
+        else Decimal("0.00")
+    )
+    return {
+        "campagne": portee.campagne.exercice,
+        "financeur": financeur.code if financeur else None,
+        "actions_deposees": len(faits.demandes),
+        "porteurs": len({d.porteur_id for d in faits.demandes.values()}),
+        "actions_validees": len(validees),
+        "taux_validation": taux(len(validees), len(faits.demandes)),
+        "comites": faits.comites,
+        "montant_demande": _montant(sum((ligne.demande for ligne in faits.lignes), ZERO)),
+        "montant_propose": _montant(sum((ligne.propose for ligne in faits.lignes), ZERO)),
+        "montant_accorde": _montant(sum((ligne.accorde for ligne in accordees), ZERO)),
+        "montant_paye": _montant(sum(faits.paye.values(), ZERO)),
+        "porteurs_finances": len(finances),
+        "conventions": len(conventions),
+        "arretes": sum(1 for a in base if a.nature == NatureActe.ARRETE),
+        "avenants": sum(1 for a in faits.actes.values() if a.est_avenant),
+        "actions_par_convention": str(moyenne),
+        "conventions_signees": sum(1 for a in conventions if a.statut in (StatutActe.SIGNEE, StatutActe.SOLDEE)),
+        "actes_bloques": sum(1 for a in faits.actes.values() if a.statut == StatutActe.BLOQUEE),
+    }
+
+
+def statistiques_campagne(*, campagne: Campagne, financeur: Financeur | None = None) -> dict[str, Any]:
+    """Every figure of `manage.py stats` for a campagne (and a financeur), keys in the order of LIBELLES. Four
+    queries."""
+    portee = Portee(campagne, frozenset({financeur.pk}) if financeur else None)
+    valeurs = chiffres(faits_charger(portee), financeur=financeur)
+    return {cle: valeurs[cle] for cle in LIBELLES}
+
+
+def comptes_rendus_en_retard(portee: Portee) -> int | None:
+    """Comptes-rendus financiers still to file past their due date (as the bilans app says "en retard"), for the
+    actions and financeurs of the Portee; None when the bilans app has no CompteRendu model. One query."""
+    try:
+        compte_rendu = apps.get_model("bilans", "CompteRendu")
+    except LookupError:
+        return None
+    qs = compte_rendu.objects.filter(
+        demande__in=demandes_portee(portee), statut="a_deposer", echeance__lt=timezone.localdate()
+    )
+    if portee.financeur_ids is not None:
+        qs = qs.filter(acte__financeur_id__in=portee.financeur_ids)
+    return qs.count()
+
+
+# --- Campagnes, imports, SCDL --------------------------------------------------------------------------------------
+
+
+def campagnes_historiques_ids() -> set[int]:
+    return set(CampagneHistorique.objects.values_list("campagne_id", flat=True))
+
+
+def imports_visibles(user) -> QuerySet[ImportSubventions]:
+    """Imports of the administrateur's financeurs; imports that read the financeurs from the file (possibly
+    creating some) are for administrateurs of every financeur only."""
+    p = perimetre(user, ROLES_IMPORT)
+    qs = ImportSubventions.objects.select_related("financeur", "par").order_by("-cree_le", "-pk")
+    if p.vide:
+        return qs.none()
+    if p.tous_financeurs:
+        return qs
+    return qs.filter(financeur_id__in=p.financeur_ids)
+
+
+def import_visible(user, pk: int) -> ImportSubventions:
+    objet = imports_visibles(user).filter(pk=pk).first()
+    if objet is None:
+        raise Http404("Import introuvable.")
+    return objet
+
+
+def financeur_pilotage(user, pk: int) -> Financeur:
+    financeur = financeurs_pilotage(user).filter(pk=pk).first()
+    if financeur is None:
+        raise Http404("Financeur introuvable.")
+    return financeur
+
+
+def piliers_de(campagne: Campagne) -> QuerySet[Pilier]:
+    return Pilier.objects.filter(contrat_id=campagne.contrat_id).order_by("numero")

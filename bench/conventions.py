@@ -1,6 +1,6 @@
 """Conventions at Marseille scale: rendering every État convention PDF (`acte_pdf`) against bare reportlab rendering
 the same content from plain tuples, and `conventions_batir` grouping alone against the bare SELECT of the granted
-lines it reads."""
+lines it reads (and against the same rows written with bulk inserts)."""
 
 from __future__ import annotations
 
@@ -223,7 +223,7 @@ def run_pdf(report: Report, *, limit: int | None, repeat: int, budget: float) ->
             render_floor(d, styles)
 
     t_p, t_f = interleave(produit, plancher, repeat=repeat, budget=budget)
-    fig = report.figure(Figure(f"conventions.pdf_{len(actes)}", median(t_p), median(t_f), "s", len(t_p), len(t_f)))
+    fig = report.figure(Figure(f"conventions.pdf_{len(actes)}", median(t_p), median(t_f), "s"))
     report.note(
         f"conventions.pdf: {median(t_p) / len(actes) * 1000:.1f} ms per document, "
         f"floor {median(t_f) / len(actes) * 1000:.1f} ms ({len(t_p)} runs)"
@@ -352,13 +352,9 @@ def run_build(report: Report, *, repeat: int, budget: float) -> None:
     )
     if compte["crees"] != ecrits:
         report.note("warning: the bulk floor does not write as many documents as conventions_batir")
-    fig = report.figure(
-        Figure("conventions.build", median(t_p) * 1000, median(t_select) * 1000, "ms", len(t_p), len(t_select))
-    )
+    fig = report.figure(Figure("conventions.build", median(t_p) * 1000, median(t_select) * 1000, "ms"))
     report.fact(f"conventions.build.queries: {requetes} queries, floor 1 query")
-    bulk = report.figure(
-        Figure("conventions.build_vs_bulk", median(t_p) * 1000, median(t_bulk) * 1000, "ms", len(t_p), len(t_bulk))
-    )
+    bulk = report.figure(Figure("conventions.build_vs_bulk", median(t_p) * 1000, median(t_bulk) * 1000, "ms"))
     report.fact(f"conventions.build_vs_bulk.queries: {requetes} queries, floor {requetes_bulk} queries")
     for f in (fig, bulk):
         if f.ratio > 2:

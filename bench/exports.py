@@ -213,8 +213,6 @@ def run(report: Report, *, n: int, repeat: int, budget: float, cap: float | None
                 median([r.seconds for r in produits]) * 1000,
                 median([r.seconds for r in planchers]) * 1000,
                 "ms",
-                runs=len(produits),
-                floor_runs=len(planchers),
                 lower_bound=plafonne,
             )
         )

@@ -23,8 +23,6 @@ class Figure:
     value: float
     floor: float
     unit: str
-    runs: int = 0
-    floor_runs: int = 0
     lower_bound: bool = False  # the product run hit the time cap: `value` is at least this much
 
     @property
@@ -108,20 +106,6 @@ def interleave(
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
-
-
-def peak_memory(fn: Callable[[], object]) -> int:
-    """Peak bytes allocated by Python while `fn` runs, above what was allocated before (tracemalloc)."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        avant, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        fn()
-        _, pic = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return max(0, pic - avant)
 
 
 # --- Forked runs with a cap ---------------------------------------------------------------------------------------

@@ -197,7 +197,7 @@ def run(report: Report, *, repeat: int, budget: float) -> None:
             page.floor()
         n_floor = compte.n
         t_p, t_f = interleave(lambda: client.get(page.url), page.floor, repeat=repeat, budget=budget)  # noqa: B023
-        fig = report.figure(Figure(page.name, median(t_p) * 1000, median(t_f) * 1000, "ms", len(t_p), len(t_f)))
+        fig = report.figure(Figure(page.name, median(t_p) * 1000, median(t_f) * 1000, "ms"))
         report.fact(
             f"{page.name}.queries: {n} queries, floor {n_floor} "
             f"({page.url}, {len(rows)} rows, {len(reponse.content) // 1024} KiB of HTML)"

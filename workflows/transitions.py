@@ -91,3 +91,12 @@ def historique(obj: models.Model):
         .select_related("acteur")
         .order_by("date", "pk")
     )
+
+
+def historique_libelle(obj: models.Model) -> list[TransitionLog]:
+    """The history with `libelle_cible`: the French label of each target state, from the model's own choices."""
+    libelles = dict(obj._meta.get_field(_nom_champ_etat(obj)).choices or ())
+    journal = list(historique(obj))
+    for log in journal:
+        log.libelle_cible = libelles.get(log.cible, log.cible)
+    return journal

@@ -27,7 +27,7 @@ from subventions.paiements.enums import StatutReversement
 from subventions.paiements.models import ROLES_FINANCE
 from subventions.templatetags.subventions_tags import formater_montant
 from workflows.telechargements import fichier_prive
-from workflows.transitions import TransitionRefusee, historique, transitions_possibles
+from workflows.transitions import TransitionRefusee, historique_libelle, transitions_possibles
 
 PAR_PAGE = 50
 ERREURS = (services.CompteRenduRefuse, TransitionRefusee)
@@ -254,10 +254,7 @@ def liste(request: HttpRequest) -> HttpResponse:
 def compte_rendu(request: HttpRequest, pk: int) -> HttpResponse:
     cr = selectors.compte_rendu_visible(request.user, pk)
     possibles = set(transitions_possibles(cr, request.user))
-    libelles = dict(StatutCompteRendu.choices)
-    evenements = list(historique(cr))
-    for log in evenements:
-        log.libelle_cible = libelles.get(log.cible, log.cible)
+    evenements = historique_libelle(cr)
     return render(
         request,
         "bilans/compte_rendu.html",

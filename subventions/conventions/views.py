@@ -28,7 +28,7 @@ from subventions.conventions.permissions import (
 )
 from subventions.referentiel.models import Financeur
 from workflows.telechargements import fichier_prive
-from workflows.transitions import TransitionRefusee, historique, transitions_possibles
+from workflows.transitions import TransitionRefusee, historique_libelle, transitions_possibles
 
 PAR_PAGE = 50
 ACTIONS_AGENT = {
@@ -124,10 +124,7 @@ def envoyer_en_bloc(request: HttpRequest) -> HttpResponse:
 def acte(request: HttpRequest, pk: int) -> HttpResponse:
     acte = selectors.acte_visible(request.user, pk)
     possibles = set(transitions_possibles(acte, request.user))
-    libelles = dict(StatutActe.choices)
-    evenements = list(historique(acte))
-    for log in evenements:
-        log.libelle_cible = libelles.get(log.cible, log.cible)
+    evenements = historique_libelle(acte)
     return render(
         request,
         "conventions/acte.html",

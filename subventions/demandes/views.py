@@ -51,7 +51,7 @@ from subventions.demandes.services import (
 from workflows.documents import document_courant
 from workflows.models import Document
 from workflows.telechargements import fichier_prive
-from workflows.transitions import TransitionRefusee, historique
+from workflows.transitions import TransitionRefusee, historique_libelle
 
 # --- Helpers shared by the pages (and by the porteur's home, subventions.views.espace_association).
 
@@ -414,10 +414,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         existants = dict(demande.renouvellements.values_list("campagne_id", "pk"))
         for campagne in campagnes_ouvertes().filter(exercice__gt=demande.campagne.exercice).order_by("exercice"):
             renouvellements.append((campagne, existants.get(campagne.pk)))
-    libelles = dict(StatutDemande.choices)
-    journal = list(historique(demande))
-    for log in journal:
-        log.libelle_cible = libelles.get(log.cible, log.cible)
+    journal = historique_libelle(demande)
     contexte = {
         "demande": demande,
         "membre": membre,

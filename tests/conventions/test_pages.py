@@ -97,3 +97,20 @@ def test_porteur_list_and_document_page_cost_constant_queries(client):
     assert _requetes(client, liste) == peu
     detail = reverse("conventions:porteur_acte", args=[porteur.pk, acte.pk])
     assert _requetes(client, detail) <= 14
+
+
+def test_document_page_history_reads_the_states_in_french(client):
+    campagne, etat, _ville = monde_de_test()
+    etat.toujours_convention = True
+    etat.save()
+    porteur = PorteurFactory()
+    MembreFactory(porteur=porteur)
+    accordee(campagne, etat, "1000.00", porteur=porteur)
+    conventions_batir(campagne=campagne)
+    instructeur = agent(Role.INSTRUCTEUR, financeurs=[etat])
+    acte = acte_envoyer(ActeAttribution.objects.get(), acteur=instructeur)
+    client.force_login(instructeur)
+    page = client.get(reverse("conventions:acte", args=[acte.pk])).content.decode()
+    historique = page[page.index('id="titre-historique"') :]
+    assert "Générée" in historique and "Envoyée pour signature" in historique
+    assert "envoyee" not in historique

@@ -3,26 +3,21 @@ bytes. Fonts, escaping and the "page X / Y" footer are those of the récépissé
 
 from __future__ import annotations
 
-import io
-
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Spacer, Table, TableStyle
 
 from subventions.bilans import calculs
 from subventions.demandes.pdf import (
     FILET,
     FOND,
     LARGEUR_UTILE,
-    MARGE,
     PARIS,
     POLICE,
-    _CanvasNumerote,
     _fiche,
-    _imprimable,
     _p,
     _polices,
     _styles,
+    rendre_pdf,
 )
 from subventions.templatetags.subventions_tags import formater_montant
 
@@ -177,23 +172,10 @@ def compte_rendu_pdf(compte_rendu) -> bytes:
             styles["note"],
         ),
     ]
-    tampon = io.BytesIO()
-    document = SimpleDocTemplate(
-        tampon,
-        pagesize=A4,
-        leftMargin=MARGE,
-        rightMargin=MARGE,
-        topMargin=MARGE,
-        bottomMargin=20 * mm,
-        title=f"Compte-rendu financier {demande.numero}",
-        author=porteur.nom,
-        subject=demande.intitule,
-        creator="Subventions",
-        invariant=1,
-        initialFontName=POLICE,
-        initialFontSize=9.5,
+    return rendre_pdf(
+        histoire,
+        titre=f"Compte-rendu financier {demande.numero}",
+        auteur=porteur.nom,
+        sujet=demande.intitule,
+        pied=f"Compte-rendu financier — {acte.numero} — dossier {demande.numero} — {porteur.nom}",
     )
-    pied = _imprimable(f"Compte-rendu financier — {acte.numero} — dossier {demande.numero} — {porteur.nom}")
-    canvasmaker = type("_Canvas", (_CanvasNumerote,), {"pied_gauche": pied})
-    document.build(histoire, canvasmaker=canvasmaker)
-    return tampon.getvalue()

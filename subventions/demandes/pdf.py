@@ -270,6 +270,17 @@ def recepisse_pdf(demande) -> bytes:
         ),
     ]
 
+    return rendre_pdf(
+        histoire,
+        titre=f"Récépissé de dépôt {demande.numero}",
+        auteur=campagne.titre,
+        sujet=demande.intitule,
+        pied=f"Récépissé de dépôt — dossier {demande.numero} — {ident['nom']}",
+    )
+
+
+def rendre_pdf(histoire: list, *, titre: str, auteur: str, sujet: str = "", pied: str) -> bytes:
+    """An A4 document of the product: embedded fonts, stable bytes, `pied` and « Page X / Y » on each page."""
     tampon = io.BytesIO()
     document = SimpleDocTemplate(
         tampon,
@@ -278,16 +289,15 @@ def recepisse_pdf(demande) -> bytes:
         rightMargin=MARGE,
         topMargin=MARGE,
         bottomMargin=20 * mm,
-        title=f"Récépissé de dépôt {demande.numero}",
-        author=campagne.titre,
-        subject=demande.intitule,
+        title=titre,
+        author=auteur,
+        subject=sujet,
         creator="Subventions",
         invariant=1,
         # Without this the canvas opens every page in Helvetica, a base-14 font that is not embedded.
         initialFontName=POLICE,
         initialFontSize=9.5,
     )
-    pied = _imprimable(f"Récépissé de dépôt — dossier {demande.numero} — {ident['nom']}")
-    canvasmaker = type("_Canvas", (_CanvasNumerote,), {"pied_gauche": pied})
+    canvasmaker = type("_Canvas", (_CanvasNumerote,), {"pied_gauche": _imprimable(pied)})
     document.build(histoire, canvasmaker=canvasmaker)
     return tampon.getvalue()

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "bootstrap",
     "django_celery_beat",
     "django_celery_results",
+    "simple_history",
     # Ours, bottom of the pipeline first (see ARCHITECTURE.md).
     "subventions.comptes",
     "subventions.referentiel",
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "subventions.paiements",
     "subventions.bilans",
     "subventions.pilotage",
+    "subventions.audit",
     # The project package itself: home page, spaces, template tags, demo commands.
     "subventions",
 ]
@@ -77,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "subventions.urls"

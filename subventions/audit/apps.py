@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    """The top layer: who changed which amount, IBAN or decision, when, before and after (django-simple-history)."""
+
+    name = "subventions.audit"
+    label = "audit"
+    verbose_name = "Audit"

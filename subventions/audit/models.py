@@ -1,0 +1,1 @@
+"""Historical records of models owned by other apps are registered here (simple_history.register)."""

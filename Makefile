@@ -10,7 +10,7 @@ PORT ?= 8000
 
 $(PY):
 	$(PYTHON_BOOT) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet --upgrade pip "setuptools>=78.1.1"
 
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e .
@@ -53,3 +53,11 @@ format: $(VENV)/.installed-dev
 
 clean:
 	rm -rf var/subventions.sqlite3 var/celery var/media var/static
+
+# Backups: database (pg_dump, or SQLite's backup API) and var/media in one archive under var/backups/.
+.PHONY: backup restore
+backup: $(VENV)/.installed
+	$(PY) manage.py sauvegarder
+
+restore: $(VENV)/.installed
+	$(PY) manage.py restaurer "$(FILE)"

@@ -15,7 +15,13 @@ from associations.enums import RoleMembre
 from associations.models import Porteur
 from associations.services import CHAMPS_PORTEUR, message_siret_existant
 from subventions.referentiel.models import TypePiece
-from subventions.referentiel.validators import normaliser_iban, normaliser_siret, valider_siret
+from subventions.referentiel.validators import (  # noqa: F401 - raison_* re-exported for the forms' callers
+    normaliser_iban,
+    normaliser_siret,
+    raison_bic,
+    raison_iban,
+    valider_siret,
+)
 
 CODE_POSTAL_RE = re.compile(r"^\d{5}$")
 
@@ -149,44 +155,14 @@ SECTIONS_PORTEUR = [
 ]
 
 
-def raison_iban(iban: str) -> str:
-    """Why schwifty refuses this IBAN, in French (its own messages are English); empty when it is valid."""
-    from schwifty import IBAN
-    from schwifty import exceptions as e
-
-    try:
-        IBAN(iban)
-    except e.InvalidCountryCode:
-        return _("les deux lettres du début doivent être un code pays (FR pour un compte en France).")
-    except e.InvalidLength:
-        return _("il n'a pas la bonne longueur (27 caractères pour un compte en France).")
-    except (e.InvalidChecksumDigits, e.InvalidBBANChecksum):
-        return _("la clé de contrôle ne correspond pas : vérifiez chaque caractère sur votre RIB.")
-    except e.SchwiftyException:
-        return _("il ne contient que des lettres et des chiffres, dans l'ordre de votre RIB (ex. FR76 3000 …).")
-    return ""
-
-
-def raison_bic(bic: str) -> str:
-    from schwifty import BIC
-    from schwifty import exceptions as e
-
-    try:
-        BIC(bic)
-    except e.InvalidLength:
-        return _("un BIC compte 8 ou 11 caractères (ex. BDFEFRPPCCT).")
-    except e.InvalidCountryCode:
-        return _("les 5e et 6e caractères doivent être un code pays (FR pour la France).")
-    except e.SchwiftyException:
-        return _("vérifiez-le sur votre RIB (8 ou 11 lettres et chiffres, ex. BDFEFRPPCCT).")
-    return ""
-
-
 class PorteurForm(FormulaireBootstrap, forms.ModelForm):
     # Wider than the stored values: people type « 732 829 320 00074 » or an IBAN in groups of four.
+    # Required here although the model allows an empty SIRET (porteurs imported without one): a structure that
+    # registers or edits itself online always gives it.
     siret = forms.CharField(
         label=_("SIRET"),
         max_length=20,
+        required=True,
         help_text=_("14 chiffres, figurant sur l'avis de situation au répertoire SIRENE (INSEE)."),
     )
     iban = forms.CharField(label=_("IBAN"), max_length=50, required=False)
@@ -290,7 +266,8 @@ class AdhesionForm(FormulaireBootstrap, forms.Form):
 
     def clean_siret(self) -> str:
         siret = normaliser_siret(self.cleaned_data["siret"])
-        self.porteur = Porteur.objects.filter(siret=siret).first()
+        # Never an empty SIRET ("." normalises to ""): it would match a porteur imported without SIRET.
+        self.porteur = Porteur.objects.filter(siret=siret).first() if siret else None
         if self.porteur is None:
             raise ValidationError(_("Aucune structure n'est inscrite avec ce SIRET."), code="siret_inconnu")
         return siret

@@ -29,12 +29,23 @@ MONTANT = [MinValueValidator(Decimal("0")), MaxValueValidator(MONTANT_MAX)]
 
 
 class Porteur(models.Model):
-    """The applicant organisation (structure porteuse), identified by its SIRET: never two with the same."""
+    """The applicant organisation (structure porteuse), identified by its SIRET: never two with the same.
+
+    The SIRET is empty only for porteurs imported from a funder's file that did not give it (they are matched by
+    name, and the SIRET is to be completed); a porteur that registers online always gives one (PorteurForm). Empty is
+    stored as "" rather than NULL, as for every text field of the project (Financeur.siret, rna, iban…): templates,
+    exports and `siret[:9]` never meet None, and the uniqueness holds only for filled SIRETs (partial unique index)."""
 
     nom = models.CharField(_("nom"), max_length=250)
     sigle = models.CharField(_("sigle"), max_length=50, blank=True)
-    siret = models.CharField(_("SIRET"), max_length=14, unique=True, validators=[valider_siret])
-    siren = models.CharField(_("SIREN"), max_length=9, db_index=True, editable=False)
+    siret = models.CharField(
+        _("SIRET"),
+        max_length=14,
+        blank=True,
+        validators=[valider_siret],
+        help_text=_("Vide seulement pour une structure importée sans SIRET : il est alors à compléter."),
+    )
+    siren = models.CharField(_("SIREN"), max_length=9, blank=True, db_index=True, editable=False)
     rna = models.CharField(_("numéro RNA"), max_length=10, blank=True, validators=[valider_rna])
     forme_juridique = models.CharField(
         _("forme juridique"), max_length=32, choices=FormeJuridique.choices, default=FormeJuridique.ASSOCIATION
@@ -88,13 +99,21 @@ class Porteur(models.Model):
         verbose_name = _("porteur")
         verbose_name_plural = _("porteurs")
         ordering = ["nom"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["siret"],
+                condition=~models.Q(siret=""),
+                name="porteur_siret_unique",
+                violation_error_message=_("Une structure est déjà inscrite avec ce SIRET."),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.nom} ({self.sigle})" if self.sigle else self.nom
 
     def save(self, *args, **kwargs) -> None:
-        if self.siret and len(self.siret) == 14:
-            self.siren = siren_de(self.siret)
+        # The SIREN follows the SIRET, emptied with it.
+        self.siren = siren_de(self.siret) if self.siret and len(self.siret) == 14 else ""
         super().save(*args, **kwargs)
 
     def clean(self) -> None:

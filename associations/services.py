@@ -90,6 +90,11 @@ def _appliquer(porteur: Porteur, champs: dict[str, Any]) -> None:
 
 
 def _verifier_siret_libre(porteur: Porteur) -> None:
+    # Only imported porteurs of past programmes may lack a SIRET; a structure that registers online gives one.
+    if not normaliser_siret(porteur.siret):
+        raise ValidationError(
+            {"siret": ValidationError(_("Indiquez le SIRET de la structure (14 chiffres)."), code="required")}
+        )
     existant = Porteur.objects.filter(siret=normaliser_siret(porteur.siret)).exclude(pk=porteur.pk).first()
     if existant is not None:
         raise ValidationError({"siret": ValidationError(message_siret_existant(existant), code="siret_existant")})

@@ -1,4 +1,4 @@
-"""Checks of an uploaded pièce, as pure functions: type from the content, size, PDF and image integrity."""
+"""Checks of uploaded files, as pure functions: type from the content, size, pages, PDF/image/XLSX integrity."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import struct
 import unicodedata
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
@@ -26,6 +27,11 @@ ACCEPT = "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"
 TAILLE_MAX_DEFAUT = 10 * 1024 * 1024
 # A scan at 600 dpi of an A3 page is about 70 Mpx; beyond that, decoding costs too much memory.
 PIXELS_MAX = 80_000_000
+# A budget annex or a bilan runs to a few dozen pages; hundreds are a whole archive the instructeur cannot read.
+PAGES_MAX_DEFAUT = 300
+# An XLSX is a ZIP: what it would weigh once unpacked, and how much more than its compressed size (zip bombs).
+XLSX_DECOMPRESSE_MAX = 200 * 1024 * 1024
+XLSX_RATIO_MAX = 100
 NOM_MAX = 200
 
 
@@ -41,6 +47,10 @@ class FichierVerifie:
 
 def taille_max() -> int:
     return int(getattr(settings, "SUBVENTIONS_PIECE_TAILLE_MAX", TAILLE_MAX_DEFAUT))
+
+
+def pages_max() -> int:
+    return int(getattr(settings, "SUBVENTIONS_PIECE_PAGES_MAX", PAGES_MAX_DEFAUT))
 
 
 def type_detecte(entete: bytes) -> str | None:
@@ -98,8 +108,9 @@ def _fin(fichier, taille: int) -> bytes:
     return fin
 
 
-def verifier_pdf(fichier, taille: int) -> None:
-    """A readable, unencrypted PDF with at least one page; raises ValidationError otherwise."""
+def verifier_pdf(fichier, taille: int, *, pages_maximum: int | None = None) -> int:
+    """A readable, unencrypted PDF with 1 to `pages_maximum` pages; returns the page count, raises
+    ValidationError otherwise."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -121,6 +132,17 @@ def verifier_pdf(fichier, taille: int) -> None:
                 code="pdf_chiffre",
             )
         pages = len(lecteur.pages)
+        limite = pages_maximum if pages_maximum is not None else pages_max()
+        if pages > limite:
+            # Checked before walking the page tree: a 10 000-page file is refused without reading every page.
+            raise ValidationError(
+                _(
+                    "Ce PDF compte %(pages)s pages, au-delà de la limite de %(limite)s : déposez seulement les "
+                    "pages utiles, ou plusieurs documents."
+                )
+                % {"pages": pages, "limite": limite},
+                code="pdf_trop_de_pages",
+            )
         for page in lecteur.pages:
             page.mediabox  # noqa: B018 - reading each page's box proves the page tree is sound
     except ValidationError:
@@ -131,6 +153,7 @@ def verifier_pdf(fichier, taille: int) -> None:
         fichier.seek(0)
     if pages == 0:
         raise ValidationError(_("Ce PDF ne contient aucune page."), code="pdf_vide")
+    return pages
 
 
 def verifier_image(fichier, type_mime: str) -> None:
@@ -171,7 +194,9 @@ def verifier_image(fichier, type_mime: str) -> None:
         fichier.seek(0)
 
 
-def fichier_verifier(fichier, *, taille_maximale: int | None = None) -> FichierVerifie:
+def fichier_verifier(
+    fichier, *, taille_maximale: int | None = None, pages_maximum: int | None = None
+) -> FichierVerifie:
     """Check an uploaded file for the vault; raises ValidationError (French message) or returns what it learnt.
 
     The type comes from the content, never from the name or the browser's Content-Type.
@@ -199,7 +224,46 @@ def fichier_verifier(fichier, *, taille_maximale: int | None = None) -> FichierV
             code="type_refuse",
         )
     if type_mime == PDF:
-        verifier_pdf(fichier, taille)
+        verifier_pdf(fichier, taille, pages_maximum=pages_maximum)
     else:
         verifier_image(fichier, type_mime)
     return FichierVerifie(type_mime=type_mime, taille=taille, sha256=sha256, nom=nom_nettoye(fichier.name or ""))
+
+
+def verifier_xlsx(contenu: bytes) -> None:
+    """An XLSX (a ZIP with a workbook) that is safe to hand to openpyxl: no zip bomb, no damaged archive.
+
+    For the imports (pilotage): call it before `openpyxl.load_workbook`, which would unpack everything in memory.
+    """
+    import io
+
+    illisible = ValidationError(
+        _("Ce classeur XLSX est endommagé ou n'en est pas un : enregistrez-le à nouveau depuis le tableur."),
+        code="xlsx_illisible",
+    )
+    if not contenu.startswith(b"PK\x03\x04"):
+        raise illisible
+    try:
+        with zipfile.ZipFile(io.BytesIO(contenu)) as archive:
+            membres = archive.infolist()
+            noms = {m.filename for m in membres}
+            decompresse = sum(m.file_size for m in membres)
+            compresse = sum(m.compress_size for m in membres) or 1
+            if "[Content_Types].xml" not in noms or not any(n.startswith("xl/workbook") for n in noms):
+                raise illisible
+            if any(m.flag_bits & 0x1 for m in membres):
+                raise ValidationError(
+                    _("Ce classeur est protégé par un mot de passe : déposez une version sans protection."),
+                    code="xlsx_chiffre",
+                )
+    except zipfile.BadZipFile as exc:
+        raise illisible from exc
+    if decompresse > XLSX_DECOMPRESSE_MAX or decompresse > XLSX_RATIO_MAX * compresse:
+        raise ValidationError(
+            _(
+                "Ce classeur occuperait %(taille)s une fois décompressé, au-delà de ce que l'import accepte : "
+                "déposez-le au format CSV ou découpez-le."
+            )
+            % {"taille": filesizeformat(decompresse)},
+            code="xlsx_trop_gros",
+        )

@@ -356,6 +356,13 @@ def run_build(report: Report, *, repeat: int, budget: float) -> None:
     report.fact(f"conventions.build.queries: {requetes} queries, floor 1 query")
     bulk = report.figure(Figure("conventions.build_vs_bulk", median(t_p) * 1000, median(t_bulk) * 1000, "ms"))
     report.fact(f"conventions.build_vs_bulk.queries: {requetes} queries, floor {requetes_bulk} queries")
+    # Against the bare SELECT the product also writes what the SELECT only reads (documents, lines, counters): that
+    # figure measures the cost of the writes; build_vs_bulk, whose floor writes the same rows, is like for like.
+    report.note(
+        f"conventions.build: the SELECT floor only reads {len(lignes)} rows; the product also inserts "
+        f"{compte['crees']} documents and {len(lignes)} lines and moves the numbering counters, as the bulk floor does"
+    )
     for f in (fig, bulk):
         if f.ratio > 2:
-            report.miss(f"{f.name} ratio {f.ratio:.2f} > 2.0 ({requetes} queries for {groupes} groups)")
+            quoi = " — the floor only reads" if f is fig else ""
+            report.miss(f"{f.name} ratio {f.ratio:.2f} > 2.0 ({requetes} queries for {groupes} groups{quoi})")

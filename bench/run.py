@@ -1,13 +1,15 @@
 """Benchmarks of Subventions against floors measured in the same run: `python bench/run.py [--quick]`.
 
 Sets up its own database (SQLite in a temporary folder, or a new PostgreSQL database next to DATABASE_URL's),
-seeds the Marseille demo once, then prints one line per figure — `name: median value unit, floor value unit,
-ratio x.xx` — and ends with `worst ratio: x.xx`. See bench/README.md."""
+seeds the demo once (Marseille, or `--scale national`: 25 000 requests, best on PostgreSQL), then prints one line
+per figure — `name: median value unit, floor value unit, ratio x.xx` — and ends with `worst ratio: x.xx`. See
+bench/README.md."""
 
 from __future__ import annotations
 
 import argparse
 import io
+import logging
 import os
 import shutil
 import sys
@@ -17,7 +19,8 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-GROUPS = ("pages", "conventions", "exports")
+GROUPS = ("pages", "conventions", "exports", "scdl", "rush")
+SCALES = ("marseille", "national")
 
 
 def _arguments() -> argparse.Namespace:
@@ -25,7 +28,22 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="smaller sizes and fewer runs (about a minute and a half)"
     )
-    parser.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated groups among {', '.join(GROUPS)}")
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated groups among {', '.join(GROUPS)} (default: all; with --scale national: pages)",
+    )
+    parser.add_argument(
+        "--scale",
+        choices=SCALES,
+        default="marseille",
+        help="demo seeded for the pages and conventions: marseille (720 requests) or national (25 000 requests, "
+        "12 000 porteurs; about 2 min of CPU to seed, meant for PostgreSQL: set DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--taille",
+        type=float,
+        help="share of the national data set (default 1, --quick 0.1)",
+    )
     parser.add_argument("--rows", type=int, help="payments in the export liste (default 50 000, --quick 5 000)")
     parser.add_argument("--repeat", type=int, help="runs per figure (default depends on the benchmark)")
     parser.add_argument(
@@ -39,8 +57,16 @@ def _arguments() -> argparse.Namespace:
         action=argparse.BooleanOptionalAction,
         help="one more run of each export writer under tracemalloc for its Python peak (on unless --quick)",
     )
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="use DATABASE_URL's database as it is, already migrated and seeded with the same --scale (nothing is "
+        "created, seeded or dropped; e.g. a national seed made once with seed_demo, measured several times)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and database, print where")
     args = parser.parse_args()
+    if args.only is None:
+        args.only = "pages" if args.scale == "national" else ",".join(GROUPS)
     args.only = [g.strip() for g in args.only.split(",") if g.strip()]
     inconnus = set(args.only) - set(GROUPS)
     if inconnus:
@@ -83,20 +109,29 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from bench import conventions, exports, pages
+    from bench import conventions, exports, pages, scdl
     from bench.harness import Report, machine
 
     report = Report()
     print(f"# Subventions benchmarks — {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, {machine()}")
-    print(f"# mode: {'quick' if quick else 'full'}; figures are medians of interleaved runs (product, floor, …)")
+    print(
+        f"# mode: {'quick' if quick else 'full'}, scale {args.scale}; "
+        "figures are medians of interleaved runs (product, floor, …)"
+    )
 
     # Only the pages and conventions need the seeded database; the exports build their rows in memory.
-    avec_base = bool({"pages", "conventions"} & set(args.only))
-    postgres = avec_base and connection.vendor == "postgresql"
+    avec_base = bool({"pages", "conventions", "scdl"} & set(args.only))
+    if args.existing and not os.environ.get("DATABASE_URL"):
+        print("--existing needs DATABASE_URL (the seeded database to measure)", file=sys.stderr)
+        return 2
+    postgres = avec_base and connection.vendor == "postgresql" and not args.existing
     nom_origine = settings.DATABASES["default"]["NAME"]
     base = "none (exports only)"
     try:
-        if avec_base:
+        if avec_base and args.existing:
+            base = f"{connection.vendor} {settings.DATABASES['default']['NAME']}"
+            print(f"# database: {base} (existing, seeded beforehand with seed_demo --scale {args.scale})")
+        elif avec_base:
             debut = time.perf_counter()
             if postgres:
                 # A database of our own next to DATABASE_URL's (Django's test-database machinery), dropped at the end.
@@ -108,16 +143,25 @@ def main() -> int:
             print(f"# database: {base} (migrated in {time.perf_counter() - debut:.1f} s)")
             debut = time.perf_counter()
             sortie = io.StringIO()
-            call_command("seed_demo", scale="marseille", stdout=sortie)
+            options = {}
+            if args.scale == "national":
+                options["taille"] = args.taille if args.taille is not None else (0.1 if quick else 1.0)
+            # The seed's steps are printed once below (seed_demo -v 2), not also logged as they run.
+            logging.getLogger("subventions.demo_national").setLevel(logging.WARNING)
+            call_command("seed_demo", scale=args.scale, stdout=sortie, verbosity=2, **options)
+            taille = f" --taille {options['taille']}" if options.get("taille", 1.0) != 1.0 else ""
             report.fact(
-                f"seed.marseille: {time.perf_counter() - debut:.1f} s (seed_demo --scale marseille, measured once)"
+                f"seed.{args.scale}: {time.perf_counter() - debut:.1f} s "
+                f"(seed_demo --scale {args.scale}{taille}, measured once)"
             )
-            report.note(sortie.getvalue().strip())
+            for ligne in sortie.getvalue().strip().splitlines():
+                report.note(ligne)
 
         repeat = args.repeat
         debut = time.perf_counter()
         if "pages" in args.only:
-            pages.run(report, repeat=repeat or (5 if quick else 21), budget=3 if quick else 30)
+            prefix = "pages" if args.scale == "marseille" else f"pages_{args.scale}"
+            pages.run(report, repeat=repeat or (5 if quick else 21), budget=3 if quick else 30, prefix=prefix)
             debut = _duree(report, "pages", debut)
         if "conventions" in args.only:
             conventions.run_build(report, repeat=repeat or (2 if quick else 7), budget=6 if quick else 60)
@@ -136,7 +180,25 @@ def main() -> int:
                 cap=cap or None,
                 tracemalloc=args.tracemalloc if args.tracemalloc is not None else not quick,
             )
-            _duree(report, "exports", debut)
+            debut = _duree(report, "exports", debut)
+        if "scdl" in args.only:
+            # Last: its 100 000 documents stay in the bench database and would weigh on the pages above.
+            connection.close()  # the timed runs are forked
+            scdl.run(
+                report,
+                rows=5_000 if quick else 100_000,
+                repeat=repeat or (3 if quick else 5),
+                budget=5 if quick else 120,
+                cap=(args.cap if args.cap is not None else (45 if quick else 120)) or None,
+                tracemalloc=args.tracemalloc if args.tracemalloc is not None else not quick,
+            )
+            debut = _duree(report, "scdl", debut)
+        if "rush" in args.only:
+            from bench import rush
+
+            # Its own PostgreSQL database, gunicorn and clients; it needs nothing from the seed above.
+            rush.run(report, quick=quick)
+            debut = _duree(report, "rush", debut)
         report.finish()
     finally:
         if args.keep:

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "csp",
     "django_htmx",
     "bootstrap",
     "django_celery_beat",
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -80,6 +82,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Innermost: it sees every view's response first, so the CSP middleware keeps its sandbox policy on files.
+    "subventions.securite.TelechargementsMiddleware",
 ]
 
 ROOT_URLCONF = "subventions.urls"
@@ -225,7 +229,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A message taken by a worker that dies whole comes back after this delay: it must stay above the longest retry
+    # countdown (emails: 1 920 s) and the task time limit (600 s), or a retry still waiting runs twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "django-db")
 CELERY_RESULT_EXTENDED = True
 CELERY_TASK_SERIALIZER = "json"
@@ -246,10 +252,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Security. Production hardening; each choice is explained in the README.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 8 * 60 * 60
-CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie; kept default for forms.
+# No script of ours reads the cookie: forms carry {% csrf_token %} and htmx sends the token of <body hx-headers>.
+CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -260,6 +268,28 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# Content Security Policy (django-csp): scripts, styles sheets, fonts and requests from our own origin only.
+# No 'unsafe-inline' and no 'unsafe-eval' for scripts: templates have no inline <script> nor on…= attribute, and
+# htmx is told not to eval (<meta name="htmx-config"> in base.html). Inline style *attributes* stay allowed
+# (style-src-attr): allauth's templates and a few of ours still use style="…" (replacement classes in
+# subventions/static/subventions/utilitaires.css); a <style> element, what CSS injection needs, is refused.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-elem": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 LOGGING = {
     "version": 1,
@@ -285,11 +315,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subventions.demandes.tasks.rappeler_cloture",
         "schedule": crontab(hour=8, minute=0),
     },
+    # Drafts never filed, untouched for SUBVENTIONS_RETENTION_BROUILLONS_MOIS months (subventions.audit), at night.
+    "purger-brouillons": {"task": "subventions.audit.tasks.purger_brouillons", "schedule": crontab(hour=3, minute=30)},
     # Comptes rendus financiers due in a month, due today (subventions.bilans).
     "rappeler-comptes-rendus": {
         "task": "subventions.bilans.tasks.rappeler_comptes_rendus",
         "schedule": crontab(hour=8, minute=0),
     },
 }
+# Drafts never filed are deleted after this many months without a change (README, « Données personnelles »).
+SUBVENTIONS_RETENTION_BROUILLONS_MOIS = env_int("SUBVENTIONS_RETENTION_BROUILLONS_MOIS", 24)
 SUBVENTIONS_SITE_URL = env_str("SUBVENTIONS_SITE_URL", "http://127.0.0.1:8000")
 SUBVENTIONS_PIECE_TAILLE_MAX = env_int("SUBVENTIONS_PIECE_TAILLE_MAX", 10 * 1024 * 1024)
+# Beyond this many pages a PDF is refused (associations.uploads): an instructeur reads documents, not archives.
+SUBVENTIONS_PIECE_PAGES_MAX = env_int("SUBVENTIONS_PIECE_PAGES_MAX", 300)

@@ -23,6 +23,7 @@ urlpatterns = [
     path("bilans/", include("subventions.bilans.urls")),
     path("pilotage/", include("subventions.pilotage.urls")),
     path("workflows/", include("workflows.urls")),
+    path("compte/donnees/", include("subventions.audit.urls")),
     path("compte/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

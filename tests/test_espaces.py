@@ -48,7 +48,7 @@ def test_finance_space_shows_only_its_financeurs_enveloppes(client, django_asser
     )
     user = agent(Role.FINANCE, financeurs=[etat])
     client.force_login(user)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(6):
         page = client.get(reverse("espace_finance")).content.decode()
     assert "1\xa0234\xa0567,89\xa0€" in page
     assert "555,00" not in page
@@ -60,11 +60,11 @@ def test_instruction_space_query_count_is_constant(client, django_assert_num_que
     for _ in range(3):
         CampagneFactory(financeurs=[etat, FinanceurFactory()])
     client.force_login(agent(Role.INSTRUCTEUR, financeurs=[etat]))
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(8):
         client.get(reverse("espace_instruction"))
     for _ in range(3):
         CampagneFactory(financeurs=[etat, FinanceurFactory()])
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(8):
         page = client.get(reverse("espace_instruction")).content.decode()
     assert page.count("Appel à projets") >= 6
 

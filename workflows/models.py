@@ -1,4 +1,7 @@
-"""The notification outbox: every email is a row written in the transaction, sent by a task after commit."""
+"""The notification outbox, the transition log (append-only) and the generated documents of every workflow."""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +32,43 @@ class Courriel(models.Model):
         return f"{self.sujet} → {', '.join(self.destinataires)}"
 
 
+class JournalImmuable(Exception):
+    """Raised when code tries to change or delete a row of the transition log."""
+
+
+# Set only by `journal_reecriture_autorisee()`: the demo loaders backdate the log of the data they invent.
+_reecriture_autorisee: ContextVar[bool] = ContextVar("journal_reecriture_autorisee", default=False)
+
+
+@contextmanager
+def journal_reecriture_autorisee():
+    """Allow QuerySet.update on the transition log for the duration of the block.
+
+    For data loaders only (the demo's backdating of invented 2015 files); no view or service may use it, and
+    delete stays refused even inside it.
+    """
+    jeton = _reecriture_autorisee.set(True)
+    try:
+        yield
+    finally:
+        _reecriture_autorisee.reset(jeton)
+
+
+class TransitionLogQuerySet(models.QuerySet):
+    """Append-only: rows are created (one by one or in bulk), never updated or deleted in bulk."""
+
+    def update(self, **kwargs):
+        if not _reecriture_autorisee.get():
+            raise JournalImmuable("Le journal des changements d'état ne peut pas être modifié.")
+        return super().update(**kwargs)
+
+    def delete(self):
+        raise JournalImmuable("Le journal des changements d'état ne peut pas être supprimé.")
+
+    delete.queryset_only = True
+    delete.alters_data = True
+
+
 class TransitionLog(models.Model):
     """One state change of any workflow object: who, what, from, to, when, why. Never edited or deleted."""
 
@@ -45,6 +85,8 @@ class TransitionLog(models.Model):
     commentaire = models.TextField(_("commentaire"), blank=True)
     extra = models.JSONField(_("détails"), default=dict, blank=True)
 
+    objects = TransitionLogQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("changement d'état")
         verbose_name_plural = _("journal des changements d'état")
@@ -53,6 +95,15 @@ class TransitionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.transition}: {self.source} → {self.cible}"
+
+    def save(self, *args, **kwargs):
+        # A row is written once: an existing row (loaded, or created by bulk_create) is never saved again.
+        if not self._state.adding:
+            raise JournalImmuable("Le journal des changements d'état ne peut pas être modifié.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise JournalImmuable("Le journal des changements d'état ne peut pas être supprimé.")
 
 
 class Document(models.Model):

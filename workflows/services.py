@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -39,6 +40,16 @@ def _mettre_en_file(task, pk: int) -> None:
         logger.warning("Courriel %s laissé dans la boîte d'envoi : file de tâches indisponible.", pk, exc_info=True)
 
 
+def message_id(courriel: Courriel) -> str:
+    """The same Message-ID on every attempt to send one outbox row.
+
+    Sending is at least once: a worker that dies after the SMTP server accepted the message but before the row is
+    committed as sent leaves it en_attente, and the next attempt sends it again. With one Message-ID, the copies are
+    one message for the mail servers and clients that deduplicate on it."""
+    domaine = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "subventions.localhost"
+    return f"<courriel-{courriel.pk}.{int(courriel.cree_le.timestamp())}@{domaine}>"
+
+
 def courriel_envoyer(*, courriel_id: int) -> bool:
     """Send one outbox email; safe to run twice (a sent email is never sent again). Returns True if sent now.
 
@@ -56,6 +67,7 @@ def courriel_envoyer(*, courriel_id: int) -> bool:
             body=courriel.texte,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=courriel.destinataires,
+            headers={"Message-ID": message_id(courriel)},
         )
         if courriel.html:
             message.attach_alternative(courriel.html, "text/html")

@@ -7,3 +7,6 @@ class AuditConfig(AppConfig):
     name = "subventions.audit"
     label = "audit"
     verbose_name = "Audit"
+
+    def ready(self) -> None:
+        from subventions.audit import receivers  # noqa: F401  (stored documents and signatures are immutable)

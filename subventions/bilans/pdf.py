@@ -129,7 +129,7 @@ def compte_rendu_pdf(compte_rendu) -> bytes:
         Spacer(1, 5 * mm),
         _fiche(
             [
-                ("Structure", f"{porteur.nom} (SIRET {porteur.siret})"),
+                ("Structure", f"{porteur.nom} (SIRET {porteur.siret or 'à compléter'})"),
                 ("Action", demande.intitule),
                 ("Dossier", demande.numero),
                 ("Période prévue", periode),

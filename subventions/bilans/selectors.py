@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 
 from subventions.bilans.enums import NATURE_DOCUMENT, Situation, StatutCompteRendu
 from subventions.bilans.models import ROLES_INSTRUCTION, CompteRendu, DecompteSolde, PieceCompteRendu
-from subventions.comptes.scopes import scope_queryset
+from subventions.comptes.scopes import perimetre, scope_queryset
+from subventions.demandes.models import Demande
 from subventions.paiements.enums import StatutReversement
 from subventions.paiements.models import ROLES_FINANCE, Reversement
 from subventions.referentiel.models import Financeur
@@ -61,7 +62,14 @@ def compte_rendu_du_porteur(porteur_id: int, pk: int) -> CompteRendu:
 
 
 def comptes_rendus_visibles(user) -> QuerySet[CompteRendu]:
-    return scope_queryset(CompteRendu.objects.all(), user, roles=ROLES_INSTRUCTION, financeur_field="acte__financeur")
+    """The comptes rendus of the instructeur's financeurs and, for an instructeur limited to some territoires, of the
+    actions in them (the demande's territoire or one of its QPV's, as the instruction queue)."""
+    qs = scope_queryset(CompteRendu.objects.all(), user, roles=ROLES_INSTRUCTION, financeur_field="acte__financeur")
+    p = perimetre(user, ROLES_INSTRUCTION)
+    if not p.vide and not p.tous_territoires:
+        par_qpv = Demande.qpvs.through.objects.filter(qpv__territoires__in=p.territoire_ids).values("demande_id")
+        qs = qs.filter(Q(demande__territoire_id__in=p.territoire_ids) | Q(demande_id__in=par_qpv))
+    return qs
 
 
 def financeurs_instruits(user) -> QuerySet[Financeur]:

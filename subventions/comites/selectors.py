@@ -13,6 +13,7 @@ from subventions.comptes.enums import Role
 from subventions.comptes.scopes import scope_queryset
 from subventions.demandes.enums import StatutDemande, StatutLigne
 from subventions.demandes.models import Demande, LigneFinancement
+from subventions.referentiel.models import Objectif
 from workflows.models import Document
 
 ROLES_LECTURE = (Role.COMITE, Role.CONSEIL_CITOYEN)
@@ -23,7 +24,7 @@ def seances_visibles(user, *, campagne: Campagne | None = None, roles=ROLES_LECT
     qs = scope_queryset(Seance.objects.all(), user, roles=roles, financeur_field="financeurs")
     if campagne is not None:
         qs = qs.filter(campagne=campagne)
-    return qs.select_related("campagne").prefetch_related("financeurs").order_by("-date", "-pk")
+    return qs.select_related("campagne__contrat").prefetch_related("financeurs").order_by("-date", "-pk")
 
 
 def seance_visible(user, pk: int, *, roles=ROLES_LECTURE) -> Seance:
@@ -34,19 +35,39 @@ def seance_visible(user, pk: int, *, roles=ROLES_LECTURE) -> Seance:
     return seance
 
 
-def _lignes():
+def _lignes(chemin: str = "demande__lignes_financement"):
     return Prefetch(
-        "demande__lignes_financement",
+        chemin,
         queryset=LigneFinancement.objects.filter(montant_demande__gt=0).select_related("financeur"),
         to_attr="lignes_sollicitees",
     )
 
 
-def ordre_du_jour(seance: Seance) -> list[PointOrdreDuJour]:
-    """The points with everything the séance page prints, in a constant number of queries."""
-    return list(
-        seance.points.select_related("demande__porteur", "demande__territoire")
-        .prefetch_related(_lignes(), "demande__objectifs__pilier")
+def _objectifs(chemin: str = "demande__objectifs"):
+    # Objectifs with their pilier in one query (the main pilier of each demande is computed from them).
+    return Prefetch(chemin, queryset=Objectif.objects.select_related("pilier"))
+
+
+def ordre_du_jour(
+    seance: Seance, *, financeur: int | None = None, pilier: int | None = None
+) -> QuerySet[PointOrdreDuJour]:
+    """The points in agenda order, with everything the séance page prints for each (lines asked with their
+    financeur, objectifs with their pilier): three queries per page of points, whatever its size. `financeur`: the
+    points asking that financeur; `pilier`: the points with an objectif of that pilier (as the candidates' filter)."""
+    qs = seance.points.all()
+    if financeur:
+        qs = qs.filter(
+            demande_id__in=LigneFinancement.objects.filter(financeur_id=financeur, montant_demande__gt=0).values(
+                "demande_id"
+            )
+        )
+    if pilier:
+        qs = qs.filter(
+            demande_id__in=Demande.objectifs.through.objects.filter(objectif__pilier_id=pilier).values("demande_id")
+        )
+    return (
+        qs.select_related("demande__porteur", "demande__territoire")
+        .prefetch_related(_lignes(), _objectifs())
         .order_by("ordre", "pk")
     )
 
@@ -72,14 +93,7 @@ def candidats(seance: Seance, *, financeur=None, pilier=None, territoire=None, a
         qs = qs.filter(Q(territoire_id=territoire) | Q(qpvs__territoires=territoire)).distinct()
     return (
         qs.select_related("porteur", "territoire")
-        .prefetch_related(
-            Prefetch(
-                "lignes_financement",
-                queryset=LigneFinancement.objects.filter(montant_demande__gt=0).select_related("financeur"),
-                to_attr="lignes_sollicitees",
-            ),
-            "objectifs__pilier",
-        )
+        .prefetch_related(_lignes("lignes_financement"), _objectifs("objectifs"))
         .order_by("numero")
     )
 

@@ -8,9 +8,11 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,13 +23,16 @@ from subventions.comites.models import PointOrdreDuJour
 from subventions.comptes.access import agent_requis
 from subventions.comptes.enums import Role
 from subventions.comptes.scopes import perimetre
-from subventions.demandes.enums import Avis
+from subventions.demandes.enums import Avis, StatutLigne
 from subventions.demandes.models import LigneFinancement
 from workflows.documents import document_courant
 from workflows.telechargements import fichier_prive
 from workflows.transitions import TransitionRefusee
 
 ROLES_LECTURE = selectors.ROLES_LECTURE
+PAR_PAGE = 50  # points of the ordre du jour per page
+LIBELLES_AVIS = dict(Avis.choices)
+LIBELLES_STATUT_LIGNE = dict(StatutLigne.choices)
 
 
 def _telechargement(document) -> FileResponse:
@@ -39,10 +44,12 @@ def _est_secretaire(user) -> bool:
 
 
 def _entier(valeur) -> int | None:
+    """A primary key from a form: None unless it is an integer the database can hold (1 … 2**63 − 1)."""
     try:
-        return int(valeur)
+        entier = int(valeur)
     except (TypeError, ValueError):
         return None
+    return entier if 0 < entier < 2**63 else None
 
 
 @agent_requis(*ROLES_LECTURE)
@@ -91,15 +98,25 @@ def seance_creer(request: HttpRequest, campagne_pk: int) -> HttpResponse:
 
 @agent_requis(*ROLES_LECTURE)
 def seance(request: HttpRequest, pk: int) -> HttpResponse:
+    """The séance: its ordre du jour by pages of PAR_PAGE points in agenda order, optionally narrowed to a financeur
+    or a pilier (a comité goes through its agenda pilier by pilier, and each financeur decides its own lines); for
+    the secretary of an open séance, the decision forms and the instruite demandes to add."""
     seance = selectors.seance_visible(request.user, pk)
     secretaire = _est_secretaire(request.user)
-    points = selectors.ordre_du_jour(seance)
-    p = perimetre(request.user, [Role.COMITE])
     ouverte = seance.est_ouverte
+    financeurs = list(seance.financeurs.all())
+    contrat = seance.campagne.contrat
+    piliers = list(contrat.piliers.order_by("numero"))
+    odj = {"financeur": _entier(request.GET.get("odj_financeur")), "pilier": _entier(request.GET.get("odj_pilier"))}
+    paginator = Paginator(selectors.ordre_du_jour(seance, **odj), PAR_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    points = list(page.object_list)
+    p = perimetre(request.user, [Role.COMITE])
     for point in points:
         point.pilier = services.pilier_de(point.demande)
         du_jour = services.lignes_du_point(point, point.demande.lignes_sollicitees)
         for ligne in point.demande.lignes_sollicitees:
+            _libeller(ligne)
             ligne.du_jour = ligne in du_jour
             ligne.decidable = (
                 secretaire
@@ -114,13 +131,21 @@ def seance(request: HttpRequest, pk: int) -> HttpResponse:
                 lf.du_jour and not services.ligne_a_decider(lf, point) for lf in point.demande.lignes_sollicitees
             )
         )
+    requete = request.GET.copy()
+    requete.pop("page", None)
     contexte = {
         "seance": seance,
+        "page": page,
         "points": points,
+        "odj": odj,
+        "requete": requete.urlencode(),
+        "retour": request.get_full_path(),
         "secretaire": secretaire,
         "ouverte": ouverte,
         "pv": None if ouverte else document_courant(seance, "proces_verbal"),
         "decisions": Decision.choices,
+        "financeurs": financeurs,
+        "piliers": piliers,
     }
     if secretaire and ouverte:
         filtres = {
@@ -132,15 +157,22 @@ def seance(request: HttpRequest, pk: int) -> HttpResponse:
         candidats = list(selectors.candidats(seance, **filtres)[:200])
         for demande in candidats:
             demande.pilier = services.pilier_de(demande)
+            for ligne in demande.lignes_sollicitees:
+                _libeller(ligne)
         contexte |= {
             "candidats": candidats,
             "filtres": filtres,
-            "financeurs": seance.financeurs.all(),
-            "piliers": seance.campagne.contrat.piliers.order_by("numero"),
-            "territoires": seance.campagne.contrat.territoires.order_by("nom"),
+            "territoires": contrat.territoires.order_by("nom"),
             "avis_choix": Avis.choices,
         }
     return render(request, "comites/seance.html", contexte)
+
+
+def _libeller(ligne: LigneFinancement) -> None:
+    """Labels of the line's avis and status, from dicts built once: `get_FOO_display` rebuilds its choices dict on
+    every call, a quarter of the page's time when it prints a thousand lines."""
+    ligne.avis_libelle = LIBELLES_AVIS.get(ligne.avis, ligne.avis)
+    ligne.statut_libelle = LIBELLES_STATUT_LIGNE.get(ligne.statut, ligne.statut)
 
 
 def _agir(request: HttpRequest, pk: int, action) -> HttpResponse:
@@ -154,7 +186,10 @@ def _agir(request: HttpRequest, pk: int, action) -> HttpResponse:
     else:
         if message:
             messages.success(request, message)
-    return redirect("comites:seance", pk=seance.pk)
+    # Back to the page of the agenda the form was on (only this séance's page: never an open redirect).
+    page = reverse("comites:seance", kwargs={"pk": seance.pk})
+    retour = request.POST.get("retour", "")
+    return redirect(retour if retour.startswith(page + "?") else page)
 
 
 @agent_requis(Role.COMITE)

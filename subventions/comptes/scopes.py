@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import IntegerField, Q, QuerySet, Value
 
 from subventions.comptes.enums import Role
 
@@ -25,10 +25,70 @@ class Perimetre:
 
 
 AUCUN = Perimetre(False, frozenset(), False, frozenset())
+TOUT = Perimetre(True, frozenset(), True, frozenset())
+
+
+@dataclass(frozen=True)
+class HabilitationActive:
+    """One active habilitation of a user, as plain values (what every perimeter is computed from)."""
+
+    role: str
+    tous_financeurs: bool
+    financeur_ids: frozenset[int]
+    territoire_ids: frozenset[int]
+
+
+# Attributes of the user object that cache what this module reads (one request, or one service call).
+_CACHES = ("_habilitations", "_perimetres", "roles")
+
+
+def habilitations_actives(user) -> tuple[HabilitationActive, ...]:
+    """The user's active habilitations with their financeurs and territoires, in one query, cached on the user object.
+
+    Every perimeter (whatever the set of roles) and `User.roles` are derived from them, so a staff page pays this
+    query once however many role sets it asks about. The cache lives as long as the user object (one request for
+    `request.user`); `oublier_habilitations` drops it after a change."""
+    cache = user.__dict__.get("_habilitations")
+    if cache is not None:
+        return cache
+    if not getattr(user, "is_authenticated", False) or not user.is_active or not user.pk:
+        resultat: tuple[HabilitationActive, ...] = ()
+    else:
+        from subventions.comptes.models import Habilitation
+
+        base = Habilitation.objects.filter(user_id=user.pk, actif=True).order_by()
+        rien = Value(None, output_field=IntegerField())
+        # One row per (habilitation, financeur) and one per (habilitation, territoire): a UNION ALL rather than one
+        # join of both relations, whose rows would multiply (financeurs × territoires).
+        lignes = base.values_list("pk", "role", "tous_financeurs", "financeurs__id", rien).union(
+            base.values_list("pk", "role", "tous_financeurs", rien, "territoires__id"), all=True
+        )
+        habs: dict[int, tuple[str, bool, set[int], set[int]]] = {}
+        for pk, role, tous, financeur_id, territoire_id in lignes:
+            _role, _tous, fids, tids = habs.setdefault(pk, (role, tous, set(), set()))
+            if financeur_id is not None:
+                fids.add(financeur_id)
+            if territoire_id is not None:
+                tids.add(territoire_id)
+        resultat = tuple(
+            HabilitationActive(role, tous, frozenset(fids), frozenset(tids))
+            for _pk, (role, tous, fids, tids) in sorted(habs.items())
+        )
+    user.__dict__["_habilitations"] = resultat
+    # User.roles (a cached_property) would ask the database again for the same rows.
+    user.__dict__.setdefault("roles", frozenset(h.role for h in resultat))
+    return resultat
+
+
+def oublier_habilitations(user) -> None:
+    """Drop what is cached on the user object (after its habilitations changed within the same request or test)."""
+    for nom in _CACHES:
+        user.__dict__.pop(nom, None)
 
 
 def perimetre(user, roles: Iterable[str]) -> Perimetre:
-    """Union of the user's active habilitations among `roles`. Cached on the user object per request."""
+    """Union of the user's active habilitations among `roles`. Computed in Python from `habilitations_actives`
+    (no query once they are loaded) and cached on the user object per set of roles."""
     roles = frozenset(roles)
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return AUCUN
@@ -36,21 +96,20 @@ def perimetre(user, roles: Iterable[str]) -> Perimetre:
     if roles in cache:
         return cache[roles]
     if user.is_superuser:
-        result = Perimetre(True, frozenset(), True, frozenset())
+        result = TOUT
     else:
         tous_f = False
         tous_t = False
         fids: set[int] = set()
         tids: set[int] = set()
-        habs = user.habilitations.filter(actif=True, role__in=roles).prefetch_related("financeurs", "territoires")
+        habs = [h for h in habilitations_actives(user) if h.role in roles]
         for hab in habs:
             tous_f |= hab.tous_financeurs
-            fids.update(f.pk for f in hab.financeurs.all())
-            territoires = [t.pk for t in hab.territoires.all()]
+            fids |= hab.financeur_ids
             # Territoire restrictions only narrow instructeurs; other roles see every territoire.
-            if hab.role != Role.INSTRUCTEUR or not territoires:
+            if hab.role != Role.INSTRUCTEUR or not hab.territoire_ids:
                 tous_t = True
-            tids.update(territoires)
+            tids |= hab.territoire_ids
         result = Perimetre(tous_f, frozenset(fids), tous_t, frozenset(tids)) if habs else AUCUN
     cache[roles] = result
     return result
@@ -99,8 +158,8 @@ def _chemin_multiple(model, path: str) -> bool:
 
 
 def a_role(user, *roles: str) -> bool:
-    return (
-        getattr(user, "is_authenticated", False)
-        and user.is_active
-        and (user.is_superuser or bool(user.roles & set(roles)))
-    )
+    """True when the user holds one of `roles` (a superuser holds them all). Loads the habilitations once: the
+    perimeters asked next in the same request cost no query."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return user.is_superuser or any(h.role in roles for h in habilitations_actives(user))

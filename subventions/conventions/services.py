@@ -6,9 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db import transaction
+from django.db.models import Count, Q, Sum
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
@@ -41,20 +42,8 @@ from workflows.transitions import TransitionRefusee, transition_appliquer
 NATURE_DOCUMENT = "acte_attributif"
 
 ZERO = Decimal("0.00")
-
-
-def numero_acte_attribuer(*, financeur: Financeur, exercice: int) -> str:
-    """Next number for the financeur and year (ETAT-2015-0001), under the counter's row lock: call it inside the
-    transaction that saves the document, so that a rollback gives the number back and no two documents share one."""
-    try:
-        with transaction.atomic():
-            CompteurActes.objects.get_or_create(financeur=financeur, exercice=exercice)
-    except IntegrityError:
-        pass  # created meanwhile by a concurrent run
-    compteur = CompteurActes.objects.select_for_update().get(financeur=financeur, exercice=exercice)
-    compteur.dernier += 1
-    compteur.save(update_fields=["dernier"])
-    return f"{financeur.code.upper()}-{exercice}-{compteur.dernier:04d}"
+# Rows per INSERT/UPDATE of the build (SQLite lowers it further to its own parameter limit).
+LOT = 1000
 
 
 def nature_pour(*, financeur: Financeur, total: Decimal) -> str:
@@ -79,98 +68,167 @@ def lignes_a_conventionner(*, campagne: Campagne, financeur: Financeur | None = 
     return lignes
 
 
-def _document_de_base(*, financeur: Financeur, porteur: Porteur, campagne: Campagne) -> tuple[ActeAttribution, bool]:
-    """The (non-avenant) document of the group, locked; created (numbered) if missing. For a financeur in CPO mode,
-    the convention pluriannuelle that covers the exercice. The unique constraint decides between two overlapping runs:
-    the loser's insert fails in its savepoint and it locks the winner's row."""
-    exercice = campagne.exercice
-    commun = {"financeur": financeur, "porteur": porteur, "est_avenant": False}
-    if financeur.mode_cpo:
-        cpo = (
-            ActeAttribution.objects.select_for_update()
-            .filter(**commun, annee_fin__isnull=False, exercice__lte=exercice, annee_fin__gte=exercice)
-            .exclude(statut=StatutActe.RESILIEE)
-            .first()
+def _compteur_verrouiller(*, financeur: Financeur, exercice: int) -> CompteurActes:
+    """The financeur's numbering counter for the exercice, locked (created first if missing). Every build of a
+    (financeur, exercice) takes it before reading anything: overlapping runs take turns, and the later one finds the
+    lines already in documents. The lock is held until the caller's transaction ends, so a rollback gives the numbers
+    back and the numbering stays gap-free."""
+    verrou = CompteurActes.objects.select_for_update().filter(financeur=financeur, exercice=exercice)
+    compteur = verrou.first()
+    if compteur is None:
+        # INSERT … ON CONFLICT DO NOTHING: a concurrent run that created it meanwhile is no error (it waits for that
+        # run's commit, then locks the row it created).
+        CompteurActes.objects.bulk_create(
+            [CompteurActes(financeur=financeur, exercice=exercice)], ignore_conflicts=True
         )
-        if cpo is not None:
-            return cpo, False
-    existant = ActeAttribution.objects.select_for_update().filter(**commun, exercice=exercice).first()
-    if existant is not None:
-        return existant, False
-    try:
-        with transaction.atomic():
-            acte = ActeAttribution.objects.create(
-                campagne=campagne,
-                exercice=exercice,
-                annee_fin=exercice + financeur.duree_cpo - 1 if financeur.mode_cpo else None,
-                nature=nature_pour(financeur=financeur, total=ZERO),
-                numero=numero_acte_attribuer(financeur=financeur, exercice=exercice),
-                **commun,
-            )
-            return acte, True
-    except IntegrityError:
-        return ActeAttribution.objects.select_for_update().get(**commun, exercice=exercice), False
+        compteur = verrou.get()
+    return compteur
 
 
-def _avenant_ouvert(*, base: ActeAttribution, campagne: Campagne) -> tuple[ActeAttribution, bool]:
-    """The unsigned avenant of the exercice to a signed document (or to a CPO of an earlier year), or a new one. The
-    base row is locked by the caller, so two runs cannot both create one."""
-    avenant = (
-        base.avenants.select_for_update()
-        .filter(statut__in=STATUTS_MODIFIABLES, exercice=campagne.exercice)
-        .order_by("pk")
-        .first()
-    )
-    if avenant is not None:
-        return avenant, False
-    avenant = ActeAttribution.objects.create(
-        financeur=base.financeur,
-        porteur=base.porteur,
-        campagne=campagne,
-        exercice=campagne.exercice,
-        nature=base.nature,
-        numero=numero_acte_attribuer(financeur=base.financeur, exercice=campagne.exercice),
-        est_avenant=True,
-        parent=base,
-    )
-    return avenant, True
+def numeros_reserver(*, compteur: CompteurActes, financeur: Financeur, nombre: int) -> list[str]:
+    """The next `nombre` numbers of a counter locked by `_compteur_verrouiller` (ETAT-2015-0001, …), in one update."""
+    if nombre <= 0:
+        return []
+    premier = compteur.dernier + 1
+    compteur.dernier += nombre
+    compteur.save(update_fields=["dernier"])
+    prefixe = f"{financeur.code.upper()}-{compteur.exercice}"
+    return [f"{prefixe}-{n:04d}" for n in range(premier, compteur.dernier + 1)]
+
+
+def _document_de_base(
+    documents: list[ActeAttribution], *, financeur: Financeur, exercice: int
+) -> ActeAttribution | None:
+    """Among a porteur's documents (ordered by pk), the non-avenant one new lines hang on: for a financeur in CPO mode
+    the convention pluriannuelle that covers the exercice (not resiliée; the earliest), otherwise the exercice's."""
+    originaux = [a for a in documents if not a.est_avenant]
+    if financeur.mode_cpo:
+        cpos = [
+            a
+            for a in originaux
+            if a.annee_fin is not None and a.exercice <= exercice <= a.annee_fin and a.statut != StatutActe.RESILIEE
+        ]
+        if cpos:
+            return min(cpos, key=lambda a: (a.exercice, a.numero))
+    return next((a for a in originaux if a.exercice == exercice), None)
 
 
 @transaction.atomic
-def _groupe_batir(*, financeur: Financeur, porteur: Porteur, campagne: Campagne) -> set[tuple[int, bool]]:
-    """One (financeur, porteur, exercice) in its own transaction: returns {(acte pk, created)} for what changed."""
-    base, base_cree = _document_de_base(financeur=financeur, porteur=porteur, campagne=campagne)
+def _financeur_batir(
+    *, financeur: Financeur, campagne: Campagne
+) -> tuple[list[ActeAttribution], list[ActeAttribution]]:
+    """Every (porteur, exercice) group of one financeur, in one transaction and set-based steps: the counter locked,
+    one read of the granted lines, one locked read of the porteurs' documents and one of their totals, then the new
+    documents (numbered in one counter update) and the lines inserted in bulk, the documents that took lines updated
+    in bulk. Returns (created documents, updated documents)."""
+    exercice = campagne.exercice
+    compteur = _compteur_verrouiller(financeur=financeur, exercice=exercice)
     # Read under the lock: a concurrent run that got here first has already taken its lines.
-    lignes = list(
-        lignes_a_conventionner(campagne=campagne, financeur=financeur)
-        .filter(demande__porteur=porteur)
-        .order_by("demande__numero", "pk")
+    a_conventionner = lignes_a_conventionner(campagne=campagne, financeur=financeur)
+    par_porteur: dict[int, list[tuple[int, Decimal]]] = {}
+    for pk, porteur_id, montant in a_conventionner.values_list(
+        "pk", "demande__porteur_id", "montant_accorde"
+    ).order_by("demande__porteur_id", "demande__numero", "pk"):
+        par_porteur.setdefault(porteur_id, []).append((pk, montant))
+    if not par_porteur:
+        return [], []
+
+    # The documents these porteurs already have: the exercice's (originals and avenants) and, in CPO mode, the
+    # conventions pluriannuelles of earlier years that cover it. Locked, so that nobody signs one while it takes lines.
+    portee = Q(exercice=exercice)
+    if financeur.mode_cpo:
+        portee |= Q(est_avenant=False, annee_fin__isnull=False, exercice__lt=exercice, annee_fin__gte=exercice)
+    documents = ActeAttribution.objects.filter(
+        portee, financeur=financeur, porteur__in=a_conventionner.values("demande__porteur_id")
     )
-    if not lignes:
-        return {(base.pk, True)} if base_cree else set()
-    if base.est_modifiable and base.exercice == campagne.exercice:
-        acte, cree = base, base_cree
-    else:
-        # Signed (or a CPO of an earlier year: its annual financial avenant).
-        acte, cree = _avenant_ouvert(base=base, campagne=campagne)
+    existants = list(documents.select_for_update(of=("self",)).order_by("pk"))
+    totaux: dict[int, Decimal] = {}
+    if existants:
+        totaux = dict(
+            ActeLigne.objects.filter(acte__in=documents.values("pk"))
+            .order_by()
+            .values("acte_id")
+            .annotate(total=Sum("montant"))
+            .values_list("acte_id", "total")
+        )
+    documents_de: dict[int, list[ActeAttribution]] = {}
+    for acte in existants:
+        documents_de.setdefault(acte.porteur_id, []).append(acte)
+
+    nouveaux: list[ActeAttribution] = []
+    cibles: dict[int, ActeAttribution] = {}  # porteur → the document its new lines go into
+    for porteur_id in par_porteur:
+        siens = documents_de.get(porteur_id, [])
+        base = _document_de_base(siens, financeur=financeur, exercice=exercice)
+        if base is None:
+            acte = ActeAttribution(
+                financeur_id=financeur.pk,
+                porteur_id=porteur_id,
+                campagne_id=campagne.pk,
+                exercice=exercice,
+                annee_fin=exercice + financeur.duree_cpo - 1 if financeur.mode_cpo else None,
+                est_avenant=False,
+            )
+            nouveaux.append(acte)
+        elif base.est_modifiable and base.exercice == exercice:
+            acte = base
+        else:
+            # Signed (or a CPO of an earlier year: its annual financial avenant): the exercice's unsigned avenant,
+            # the oldest one, or a new one.
+            acte = next(
+                (
+                    a
+                    for a in siens
+                    if a.parent_id == base.pk and a.exercice == exercice and a.statut in STATUTS_MODIFIABLES
+                ),
+                None,
+            )
+            if acte is None:
+                acte = ActeAttribution(
+                    financeur_id=financeur.pk,
+                    porteur_id=porteur_id,
+                    campagne_id=campagne.pk,
+                    exercice=exercice,
+                    nature=base.nature,
+                    est_avenant=True,
+                    parent_id=base.pk,
+                )
+                nouveaux.append(acte)
+        cibles[porteur_id] = acte
+        ajout = sum((montant for _pk, montant in par_porteur[porteur_id]), ZERO)
+        acte.montant_total = (totaux.get(acte.pk, ZERO) if acte.pk else ZERO) + ajout
+        # The threshold looks at everything granted to the porteur by this financeur this year (avenants included).
+        total_groupe = ajout + sum((totaux.get(a.pk, ZERO) for a in siens if a.exercice == exercice), ZERO)
+        # Only an unsigned document is re-evaluated: an arrêté not yet notified that crosses the threshold becomes a
+        # convention. Lines are only ever added, so a convention never turns back into an arrêté.
+        if acte.pk is None or acte.nature == NatureActe.ARRETE:
+            acte.nature = nature_pour(financeur=financeur, total=total_groupe)
+        acte.a_generer = True
+
+    # Numbers in the order of the porteurs, as the groups are read, in one update of the locked counter.
+    for acte, numero in zip(
+        nouveaux, numeros_reserver(compteur=compteur, financeur=financeur, nombre=len(nouveaux)), strict=True
+    ):
+        acte.numero = numero
+    ActeAttribution.objects.bulk_create(nouveaux, batch_size=LOT)
     ActeLigne.objects.bulk_create(
-        [ActeLigne(acte=acte, ligne=ligne, montant=ligne.montant_accorde) for ligne in lignes]
+        [
+            ActeLigne(acte_id=cibles[porteur_id].pk, ligne_id=pk, montant=montant)
+            for porteur_id, lignes in par_porteur.items()
+            for pk, montant in lignes
+        ],
+        batch_size=LOT,
     )
-    acte.montant_total = acte.lignes.aggregate(total=Sum("montant"))["total"] or ZERO
-    # The threshold looks at everything granted to the porteur by this financeur this year (avenants included).
-    total_groupe = (
-        ActeLigne.objects.filter(
-            acte__financeur=financeur, acte__porteur=porteur, acte__exercice=campagne.exercice
-        ).aggregate(total=Sum("montant"))["total"]
-        or ZERO
-    )
-    # Only an unsigned document is re-evaluated: an arrêté not yet notified that crosses the threshold becomes a
-    # convention. Lines are only ever added, so a convention never turns back into an arrêté.
-    if acte.nature == NatureActe.ARRETE or cree:
-        acte.nature = nature_pour(financeur=financeur, total=total_groupe)
-    acte.a_generer = True
-    acte.save(update_fields=["montant_total", "nature", "a_generer", "maj_le"])
-    return {(acte.pk, cree)}
+    crees = {id(a) for a in nouveaux}
+    modifies = [a for a in cibles.values() if id(a) not in crees]
+    if modifies:
+        maintenant = timezone.now()
+        for acte in modifies:
+            acte.maj_le = maintenant
+        ActeAttribution.objects.bulk_update(
+            modifies, ["montant_total", "nature", "a_generer", "maj_le"], batch_size=LOT
+        )
+    return nouveaux, modifies
 
 
 # --- Generation of the PDF, blocked cases ------------------------------------------------------------------------
@@ -269,26 +327,22 @@ def conventions_batir(
 ) -> dict[str, int]:
     """Put every granted line not yet in a document into its (financeur, porteur, exercice) document: the unsigned
     one (created if needed) or, once signed, an avenant; then render the PDF of every document that changed (or mark
-    it bloquée with the reason). Idempotent, and safe when two runs overlap: each group runs in its own transaction
-    under the lock of its document, numbers are taken under the counter's row lock, each generation under the
-    document's lock.
+    it bloquée with the reason). Idempotent, and safe when two runs overlap: each financeur is built in its own
+    transaction under the lock of its numbering counter (taken before the lines are read) and of the documents that
+    take lines; each generation runs under the document's lock.
 
     Returns how many documents were created, updated (lines added or a new PDF version) and left untouched (in the
     scope), and how many are bloquées."""
-    groupes = list(
-        lignes_a_conventionner(campagne=campagne, financeur=financeur)
-        .values_list("financeur_id", "demande__porteur_id")
-        .order_by("financeur_id", "demande__porteur_id")
-        .distinct()
-    )
-    financeurs = Financeur.objects.in_bulk({f for f, _ in groupes})
-    porteurs = Porteur.objects.in_bulk({p for _, p in groupes})
-    crees, maj = set(), set()
-    for financeur_id, porteur_id in groupes:
-        for pk, cree in _groupe_batir(
-            financeur=financeurs[financeur_id], porteur=porteurs[porteur_id], campagne=campagne
-        ):
-            (crees if cree else maj).add(pk)
+    financeurs = Financeur.objects.filter(
+        pk__in=lignes_a_conventionner(campagne=campagne, financeur=financeur).values("financeur_id")
+    ).order_by("pk")
+    crees, maj, autre_campagne = set(), set(), set()
+    for f in financeurs:
+        nouveaux, modifies = _financeur_batir(financeur=f, campagne=campagne)
+        crees.update(a.pk for a in nouveaux)
+        maj.update(a.pk for a in modifies)
+        # An avenant of the exercice opened by another campagne counts as updated but lies outside the scope below.
+        autre_campagne.update(a.pk for a in modifies if a.campagne_id != campagne.pk)
     if generer:
         for acte in actes_a_generer(campagne=campagne, financeur=financeur):
             avant = (acte.statut, acte.version_document, acte.motif_blocage)
@@ -299,9 +353,9 @@ def conventions_batir(
     portee = ActeAttribution.objects.filter(exercice=campagne.exercice, campagne=campagne)
     if financeur is not None:
         portee = portee.filter(financeur=financeur)
-    inchanges = portee.exclude(pk__in=crees | maj).count()
-    bloquees = portee.filter(statut=StatutActe.BLOQUEE).count()
-    return {"crees": len(crees), "maj": len(maj), "inchanges": inchanges, "bloquees": bloquees}
+    compte = portee.aggregate(total=Count("pk"), bloquees=Count("pk", filter=Q(statut=StatutActe.BLOQUEE)))
+    inchanges = compte["total"] - len((crees | maj) - autre_campagne)
+    return {"crees": len(crees), "maj": len(maj), "inchanges": inchanges, "bloquees": compte["bloquees"]}
 
 
 def actes_debloquer(*, porteur_id: int) -> int:

@@ -40,10 +40,18 @@ ACTIONS_AGENT = {
 
 
 def _entier(valeur) -> int | None:
+    """A primary key from a form: None unless it is an integer the database can hold (1 … 2**63 − 1)."""
     try:
-        return int(valeur)
+        entier = int(valeur)
     except (TypeError, ValueError):
         return None
+    return entier if 0 < entier < 2**63 else None
+
+
+def _retour_conventions(request: HttpRequest) -> str:
+    """Back to the list the user came from: only a path of this space, never another site."""
+    retour = request.POST.get("retour", "")
+    return retour if retour.startswith("/conventions/") and not retour.startswith("//") else "conventions:liste"
 
 
 def _ip(request: HttpRequest) -> str | None:
@@ -69,7 +77,11 @@ def liste(request: HttpRequest) -> HttpResponse:
         "recherche": (request.GET.get("q") or "").strip()[:100],
     }
     qs, comptes = selectors.actes_filtres(request.user, **filtres)
-    page = Paginator(selectors.page_actes(qs), PAR_PAGE).get_page(request.GET.get("page"))
+    paginator = Paginator(selectors.page_actes(qs), PAR_PAGE)
+    # The counts per status cover the list without its status filter: the list's size is one of them (or their
+    # sum), so the paginator need not count again.
+    paginator.count = comptes.get(filtres["statut"], 0) if filtres["statut"] else sum(comptes.values())
+    page = paginator.get_page(request.GET.get("page"))
     p = perimetre(request.user, ROLES_LECTURE)
     financeurs = Financeur.objects.order_by("nom")
     if not p.tous_financeurs:
@@ -104,7 +116,7 @@ def envoyer_en_bloc(request: HttpRequest) -> HttpResponse:
     actes = selectors.actes_visibles(request.user, roles=ROLES_GESTION).filter(pk__in=ids).order_by("pk")
     if not ids:
         messages.error(request, _("Cochez au moins un document à envoyer."))
-        return redirect(request.POST.get("retour") or "conventions:liste")
+        return redirect(_retour_conventions(request))
     actes = list(actes)
     if len(actes) != len(set(ids)):
         # An id outside the perimeter (or unknown): the same answer as for one document, and nothing is sent.
@@ -114,10 +126,7 @@ def envoyer_en_bloc(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("%(n)s document(s) envoyé(s) pour signature.") % {"n": envoyes})
     for erreur in erreurs[:20]:
         messages.error(request, erreur)
-    retour = request.POST.get("retour", "")
-    if not retour.startswith("/conventions/"):
-        retour = "conventions:liste"
-    return redirect(retour)
+    return redirect(_retour_conventions(request))
 
 
 @agent_requis(*ROLES_LECTURE)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from subventions.campagnes.models import Campagne
 from subventions.demandes.enums import Avis, StatutDemande
 from subventions.demandes.forms import MontantField
-from subventions.demandes.selectors_instruction import TRI_DEFAUT, Filtres
-from subventions.referentiel.models import Financeur, Objectif, Pilier, Territoire
+from subventions.demandes.selectors_instruction import TRI_DEFAUT, ChoixFiltres, Filtres
 
 TRIS_CHOIX = [
     ("-depot", _("Dépôt le plus récent")),
@@ -37,56 +37,80 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
+class SelectListe(forms.Select):
+    """A <select> whose options are written in Python: Django's Select renders each <option> through a template
+    include, a large share of the queue's rendering time once the lists hold hundreds of instructeurs or objectifs.
+    Same markup: the attributes Django gives the widget, and the option(s) of the value selected."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        choisies = set(self.format_value(value))
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((v, " selected" if str(v) in choisies else "", libelle) for v, libelle in self.choices),
+        )
+        return format_html(
+            '<select name="{}"{}>{}</select>', name, flatatt(self.build_attrs(self.attrs, attrs)), options
+        )
+
+
+def _choix_id(label) -> forms.TypedChoiceField:
+    """A select of (pk, label) pairs given at construction; the cleaned value is the pk (None when empty)."""
+    return forms.TypedChoiceField(
+        label=label, choices=(), coerce=int, empty_value=None, required=False, widget=SelectListe
+    )
+
+
 class FiltreFileForm(_Bootstrap, forms.Form):
-    """GET filters of the queue; an invalid criterion is ignored (and shown as an error), never a 500."""
+    """GET filters of the queue; an invalid criterion is ignored (and shown as an error), never a 500.
+
+    The lists come as plain (pk, label) pairs (`selectors_instruction.choix_filtres`): a chosen value is checked
+    against them in memory, where a ModelChoiceField would query the database once per criterion."""
 
     q = forms.CharField(label=_("Recherche (intitulé, porteur, numéro)"), required=False, max_length=100)
-    campagne = forms.ModelChoiceField(label=_("Campagne"), queryset=Campagne.objects.none(), required=False)
-    statut = forms.ChoiceField(label=_("Statut"), choices=[("", "—"), *StatutDemande.choices], required=False)
-    financeur = forms.ModelChoiceField(label=_("Financeur"), queryset=Financeur.objects.none(), required=False)
-    pilier = forms.ModelChoiceField(label=_("Pilier"), queryset=Pilier.objects.none(), required=False)
-    objectif = forms.ModelChoiceField(label=_("Objectif"), queryset=Objectif.objects.none(), required=False)
-    territoire = forms.ModelChoiceField(label=_("Territoire"), queryset=Territoire.objects.none(), required=False)
+    campagne = _choix_id(_("Campagne"))
+    statut = forms.ChoiceField(
+        label=_("Statut"), choices=[("", "—"), *StatutDemande.choices], required=False, widget=SelectListe
+    )
+    financeur = _choix_id(_("Financeur"))
+    pilier = _choix_id(_("Pilier"))
+    objectif = _choix_id(_("Objectif"))
+    territoire = _choix_id(_("Territoire"))
     qpv = forms.CharField(label=_("Code QPV"), required=False, max_length=8)
     porteur = forms.IntegerField(widget=forms.HiddenInput, required=False)
     montant_min = MontantField(label=_("Montant demandé minimum (€)"))
     montant_max = MontantField(label=_("Montant demandé maximum (€)"))
-    instructeur = forms.ChoiceField(label=_("Instructeur assigné"), required=False)
+    instructeur = forms.ChoiceField(label=_("Instructeur assigné"), required=False, widget=SelectListe)
     depose_du = forms.DateField(label=_("Déposée du"), required=False, widget=DateInput)
     depose_au = forms.DateField(label=_("au"), required=False, widget=DateInput)
-    tri = forms.ChoiceField(label=_("Trier par"), choices=TRIS_CHOIX, required=False)
+    tri = forms.ChoiceField(label=_("Trier par"), choices=TRIS_CHOIX, required=False, widget=SelectListe)
 
-    def __init__(self, *args, campagnes, financeurs, territoires, instructeurs, **kwargs):
+    def __init__(self, *args, choix: ChoixFiltres, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["campagne"].queryset = campagnes
-        self.fields["financeur"].queryset = financeurs
-        contrats = campagnes.values("contrat_id")
-        self.fields["pilier"].queryset = Pilier.objects.filter(contrat_id__in=contrats).order_by("numero")
-        self.fields["objectif"].queryset = (
-            Objectif.objects.filter(pilier__contrat_id__in=contrats)
-            .select_related("pilier")
-            .order_by("pilier__numero", "ordre", "code")
-        )
-        self.fields["territoire"].queryset = territoires
+        vide = [("", "---------")]
+        self.fields["campagne"].choices = [*vide, *choix.campagnes]
+        self.fields["financeur"].choices = [*vide, *choix.financeurs]
+        self.fields["pilier"].choices = [*vide, *choix.piliers]
+        self.fields["objectif"].choices = [*vide, *choix.objectifs]
+        self.fields["territoire"].choices = [*vide, *choix.territoires]
         self.fields["instructeur"].choices = [
             ("", "—"),
             ("moi", _("Moi")),
             ("aucun", _("Non assigné")),
-            *[(str(u.pk), u.get_full_name() or u.email) for u in instructeurs],
+            *[(str(pk), nom) for pk, nom in choix.instructeurs],
         ]
         self._styler()
 
     def filtres(self) -> Filtres:
         self.is_valid()  # an invalid criterion is dropped from cleaned_data; the others still apply
         donnees = self.cleaned_data
-        objet = lambda nom: donnees.get(nom).pk if donnees.get(nom) else None  # noqa: E731
         return Filtres(
-            campagne=objet("campagne"),
+            campagne=donnees.get("campagne"),
             statut=donnees.get("statut") or "",
-            financeur=objet("financeur"),
-            pilier=objet("pilier"),
-            objectif=objet("objectif"),
-            territoire=objet("territoire"),
+            financeur=donnees.get("financeur"),
+            pilier=donnees.get("pilier"),
+            objectif=donnees.get("objectif"),
+            territoire=donnees.get("territoire"),
             qpv=donnees.get("qpv") or "",
             porteur=donnees.get("porteur"),
             montant_min=donnees.get("montant_min"),

@@ -10,11 +10,13 @@ from django.db.models import Count, DecimalField, OuterRef, Prefetch, Q, QuerySe
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from subventions.campagnes.models import Campagne
 from subventions.comptes.enums import Role
 from subventions.comptes.models import User
 from subventions.comptes.scopes import perimetre, scope_queryset
 from subventions.demandes.enums import StatutDemande
 from subventions.demandes.models import Demande, LigneFinancement, PieceDemande
+from subventions.referentiel.models import Financeur, Pilier, Territoire
 
 ROLES = (Role.INSTRUCTEUR,)
 TRIS = {
@@ -28,6 +30,19 @@ TRIS = {
     "-porteur": ("-porteur__nom", "-numero"),
 }
 TRI_DEFAUT = "-depot"
+# The fields of a queue row (templates/instruction/file.html); the state field stays loaded for django-fsm.
+COLONNES_FILE = (
+    "numero",
+    "intitule",
+    "depose_le",
+    "statut",
+    "campagne__titre",
+    "territoire__nom",
+    "porteur__nom",
+    "instructeur__first_name",
+    "instructeur__last_name",
+    "instructeur__email",
+)
 
 
 def _demandes_par_territoires(territoire_ids) -> Q:
@@ -95,8 +110,11 @@ def file_instruction(user, filtres: Filtres) -> tuple[QuerySet[Demande], dict[st
     Constant query cost per page: the list joins campagne, porteur, territoire and instructeur, and prefetches the
     financeur lines in one query.
     """
-    qs = demandes_du_perimetre(user).annotate(montant_total=_montant_total())
     f = filtres
+    qs = demandes_du_perimetre(user)
+    if f.montant_min is not None or f.montant_max is not None or f.tri in ("montant", "-montant"):
+        # Only when the amount filters or sorts the queue: otherwise `montants_completer` sums the page's lines.
+        qs = qs.annotate(montant_total=_montant_total())
     if f.campagne:
         qs = qs.filter(campagne_id=f.campagne)
     if f.financeur:
@@ -146,16 +164,32 @@ def file_instruction(user, filtres: Filtres) -> tuple[QuerySet[Demande], dict[st
         qs = qs.filter(statut=f.statut)
     qs = (
         qs.select_related("campagne", "porteur", "territoire", "instructeur")
+        # Only what the queue prints: a demande row holds long texts (description, objectifs, public…).
+        .only(*COLONNES_FILE)
         .prefetch_related(
             Prefetch(
                 "lignes_financement",
-                queryset=LigneFinancement.objects.filter(montant_demande__gt=0).select_related("financeur"),
+                queryset=LigneFinancement.objects.filter(montant_demande__gt=0)
+                .select_related("financeur")
+                .only("demande_id", "statut", "montant_demande", "financeur__nom"),
                 to_attr="lignes_sollicitees",
             )
         )
         .order_by(*TRIS.get(f.tri, TRIS[TRI_DEFAUT]))
     )
     return qs, comptes
+
+
+def montants_completer(demandes: list[Demande]) -> list[Demande]:
+    """Set `montant_total` on the queue's rows that were not annotated with it, from the lines already prefetched
+    (`lignes_sollicitees`: every line asking more than 0, and no line asks less): the same total as the SQL
+    annotation, without computing it for every row of the queue before the page is cut."""
+    for demande in demandes:
+        if not hasattr(demande, "montant_total"):
+            demande.montant_total = sum(
+                (ligne.montant_demande for ligne in demande.lignes_sollicitees), Decimal("0.00")
+            )
+    return demandes
 
 
 def demande_pour_instructeur(user, pk: int) -> Demande:
@@ -202,3 +236,71 @@ def instructeurs_des_financeurs_de(user) -> QuerySet[User]:
     if not p.tous_financeurs:
         qs = qs.filter(Q(habilitations__tous_financeurs=True) | Q(habilitations__financeurs__in=p.financeur_ids))
     return qs.distinct().order_by("last_name", "first_name", "email")
+
+
+Choix = list[tuple[int, str]]
+
+
+@dataclass
+class ChoixFiltres:
+    """The options of the queue's filter lists, as (pk, label) pairs in display order."""
+
+    campagnes: Choix
+    financeurs: Choix
+    piliers: Choix
+    objectifs: Choix
+    territoires: Choix
+    instructeurs: Choix
+
+
+def choix_filtres(user) -> ChoixFiltres:
+    """Everything the queue's filter form lists, as plain values in five queries whatever the data: the campagnes the
+    instructeur sees, any financeur of them (the queue is already scoped, so this only narrows it: co-financing),
+    the piliers and objectifs of their contrats (one query), the territoires of the perimeter and the instructeurs
+    sharing a financeur with the user. Plain pairs rather than querysets: a chosen value is then checked against
+    the list already loaded, with no query per criterion."""
+    p = perimetre(user, ROLES)
+    visibles = scope_queryset(Campagne.objects.all(), user, roles=ROLES, financeur_field="financeurs")
+    campagnes = list(
+        Campagne.objects.filter(pk__in=visibles.values("pk"))
+        .order_by("-exercice", "titre")
+        .values_list("pk", "titre", "contrat_id")
+    )
+    ids = [pk for pk, _titre, _contrat in campagnes]
+    contrats = {contrat for _pk, _titre, contrat in campagnes}
+    financeurs = list(
+        Financeur.objects.filter(
+            pk__in=Campagne.financeurs.through.objects.filter(campagne_id__in=ids).values("financeur_id")
+        )
+        .order_by("nom")
+        .values_list("pk", "nom")
+    )
+    piliers: Choix = []
+    objectifs: Choix = []
+    # Piliers with their objectifs (a pilier without any still appears once, with None).
+    for pilier_id, numero, libelle, objectif_id, code, objectif in (
+        Pilier.objects.filter(contrat_id__in=contrats)
+        .order_by("numero", "pk", "objectifs__ordre", "objectifs__code")
+        .values_list("pk", "numero", "libelle", "objectifs__pk", "objectifs__code", "objectifs__libelle")
+    ):
+        if not piliers or piliers[-1][0] != pilier_id:
+            piliers.append((pilier_id, f"{numero}. {libelle}"))
+        if objectif_id is not None:
+            objectifs.append((objectif_id, f"{code} — {objectif}"))
+    territoires = Territoire.objects.order_by("nom")
+    if not p.tous_territoires:
+        territoires = territoires.filter(pk__in=p.territoire_ids)
+    instructeurs = [
+        (pk, f"{prenom} {nom}".strip() or email)
+        for pk, prenom, nom, email in instructeurs_des_financeurs_de(user).values_list(
+            "pk", "first_name", "last_name", "email"
+        )
+    ]
+    return ChoixFiltres(
+        campagnes=[(pk, titre) for pk, titre, _contrat in campagnes],
+        financeurs=financeurs,
+        piliers=piliers,
+        objectifs=objectifs,
+        territoires=list(territoires.values_list("pk", "nom")),
+        instructeurs=instructeurs,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
@@ -20,6 +21,8 @@ from subventions.demandes.models import CompteurDossiers, Demande, Indicateur, L
 from workflows.transitions import TransitionRefusee, transition_appliquer
 
 ROLES_EDITION = (RoleMembre.REPRESENTANT_LEGAL, RoleMembre.GESTIONNAIRE)
+
+logger = logging.getLogger(__name__)
 
 
 class DepotRefuse(TransitionRefusee):
@@ -167,7 +170,10 @@ def contenu_dossier(demande: Demande) -> dict:
 
 def empreinte_dossier(demande: Demande) -> str:
     """SHA-256 of the filed content (canonical JSON): printed on the récépissé, it proves what was deposited."""
-    contenu = contenu_dossier(demande)
+    return _empreinte(contenu_dossier(demande))
+
+
+def _empreinte(contenu: dict) -> str:
     return hashlib.sha256(json.dumps(contenu, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -178,10 +184,13 @@ def demande_deposer(
 
     Safe against double submission: the row is locked and only a brouillon can be deposited, so two tabs or a
     replayed request give one deposited demande and one récépissé.
+
+    The dossier number comes from one counter row per campagne, locked until commit (no gap, no duplicate): every
+    deposit of the campagne waits for that lock, so the transaction that holds it stays short. The number is taken
+    last, once the snapshot is read, and the récépissé (a PDF, the slowest part) is rendered after the commit, in
+    a transaction of its own (`recepisse_assurer`, idempotent; the récépissé page renders it too if it is missing).
     """
-    from subventions.demandes.pdf import recepisse_pdf
     from subventions.demandes.tasks import courriel_depot_programmer
-    from workflows.documents import document_enregistrer
 
     if not (engagement_republicain and exactitude):
         raise DepotRefuse(
@@ -190,34 +199,70 @@ def demande_deposer(
     if not nom.strip() or not qualite.strip():
         raise DepotRefuse(_("Indiquez le nom et la qualité du représentant légal qui signe la déclaration."))
 
+    # The transition log is append-only: what it keeps of the deposit (the filed content) is known before the
+    # transition writes its row, so it is put in the details given to it (filled by `avant`, on the locked row).
+    details: dict = {"contenu": None}
+
     def avant(verrouillee: Demande) -> None:
         _verifier_campagne_ouverte(verrouillee.campagne)
         manques = demande_manques(verrouillee)
         if manques:
             raise DepotRefuse(_("Le dossier est incomplet."), manques=manques)
+        # Déclaration and snapshot, saved with the state by the transition (same transaction).
+        verrouillee.depose_par = user
+        verrouillee.declaration_nom = nom.strip()
+        verrouillee.declaration_qualite = qualite.strip()
+        verrouillee.declaration_date = timezone.localdate()
+        verrouillee.declaration_par = user
+        verrouillee.declaration_engagement_republicain = True
+        verrouillee.declaration_exactitude = True
+        verrouillee.identification = identification_porteur(verrouillee.porteur)
+        contenu = contenu_dossier(verrouillee)
+        # Last: the campagne's counter stays locked from here to the commit.
+        verrouillee.numero = contenu["numero"] = numero_attribuer(verrouillee.campagne)
+        verrouillee.depose_le = timezone.now()
+        verrouillee.empreinte = _empreinte(contenu)
+        details["contenu"] = contenu
 
     def apres(deposee: Demande) -> None:
-        deposee.numero = numero_attribuer(deposee.campagne)
-        deposee.depose_le = timezone.now()
-        deposee.depose_par = user
-        deposee.declaration_nom = nom.strip()
-        deposee.declaration_qualite = qualite.strip()
-        deposee.declaration_date = timezone.localdate()
-        deposee.declaration_par = user
-        deposee.declaration_engagement_republicain = True
-        deposee.declaration_exactitude = True
-        deposee.identification = identification_porteur(deposee.porteur)
-        deposee.empreinte = empreinte_dossier(deposee)
-        deposee.save()
-        _journal_completer(deposee, "deposer", contenu=contenu_dossier(deposee))
-        document_enregistrer(
-            obj=deposee, nature="recepisse", contenu=recepisse_pdf(deposee), nom=f"recepisse-{deposee.numero}.pdf"
-        )
         # The notice is written in the outbox inside the deposit transaction: a task queue that is down
         # delays the email (the outbox re-queues it), it never fails a deposit that succeeded.
         courriel_depot_programmer(demande_id=deposee.pk)
 
-    return transition_appliquer(obj=demande, transition="deposer", acteur=user, avant=avant, apres=apres)
+    deposee = transition_appliquer(
+        obj=demande, transition="deposer", acteur=user, extra=details, avant=avant, apres=apres
+    )
+    try:
+        recepisse_assurer(deposee)
+    except Exception:  # noqa: BLE001 - the deposit is committed; the récépissé page renders it when first asked
+        logger.exception(
+            "Récépissé de la demande %s non produit après le dépôt ; il le sera à la demande.", deposee.pk
+        )
+    return deposee
+
+
+def recepisse_assurer(demande: Demande):
+    """The récépissé of a deposited demande: rendered and stored once (under the demande's row lock), returned as
+    it is on later calls. Returns the Document, or None for a demande not deposited."""
+    from subventions.demandes.pdf import recepisse_pdf
+    from workflows.documents import document_courant, document_enregistrer
+
+    existant = document_courant(demande, "recepisse")
+    if existant is not None or not demande.numero:
+        return existant
+    with transaction.atomic():
+        verrouillee = (
+            Demande.objects.select_for_update(of=("self",)).select_related("campagne", "porteur").get(pk=demande.pk)
+        )
+        existant = document_courant(verrouillee, "recepisse")
+        if existant is not None or not verrouillee.numero:
+            return existant
+        return document_enregistrer(
+            obj=verrouillee,
+            nature="recepisse",
+            contenu=recepisse_pdf(verrouillee),
+            nom=f"recepisse-{verrouillee.numero}.pdf",
+        )
 
 
 # --- Recevabilité and instruction (instructeurs) -----------------------------------------------------------------
@@ -251,30 +296,27 @@ def demande_demander_complements(*, demande: Demande, user, message: str, echean
 def demande_redeposer(*, demande: Demande, user) -> Demande:
     """The porteur sends back the completed file; completeness and the snapshot are checked and taken again."""
 
+    details: dict = {"contenu": None}  # filled on the locked row before the (append-only) log row is written
+
     def avant(d: Demande) -> None:
         manques = demande_manques(d)
         if manques:
             raise DepotRefuse(_("Le dossier est incomplet."), manques=manques)
-
-    def apres(d: Demande) -> None:
         ancienne = d.empreinte
         precedent = _contenu_depose_precedent(d)
         d.identification = identification_porteur(d.porteur)
-        d.empreinte = empreinte_dossier(d)
-        d.echeance_complements = None
-        d.save(update_fields=["identification", "empreinte", "echeance_complements"])
-        # The history keeps both versions: what was filed before the complements and what changed since.
         nouveau = contenu_dossier(d)
-        _journal_completer(
-            d,
-            "redeposer",
+        d.empreinte = _empreinte(nouveau)
+        d.echeance_complements = None
+        # The history keeps both versions: what was filed before the complements and what changed since.
+        details.update(
             empreinte_avant=ancienne,
             empreinte_apres=d.empreinte,
             contenu=nouveau,
             changements=_changements(precedent, nouveau),
         )
 
-    return transition_appliquer(obj=demande, transition="redeposer", acteur=user, avant=avant, apres=apres)
+    return transition_appliquer(obj=demande, transition="redeposer", acteur=user, extra=details, avant=avant)
 
 
 def demande_declarer_recevable(*, demande: Demande, user) -> Demande:
@@ -352,16 +394,6 @@ def ligne_donner_avis(*, ligne, user, avis: str, montant_propose: Decimal | None
         avant=avant,
         apres=apres,
     )
-
-
-def _journal_completer(demande: Demande, transition: str, **extra) -> None:
-    """Add details to the log row the transition service just wrote (same transaction)."""
-    from workflows.transitions import historique
-
-    ligne = historique(demande).filter(transition=transition).order_by("-pk").first()
-    if ligne is not None:
-        ligne.extra = {**ligne.extra, **extra}
-        ligne.save(update_fields=["extra"])
 
 
 def _contenu_depose_precedent(demande: Demande) -> dict:

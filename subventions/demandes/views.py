@@ -47,6 +47,7 @@ from subventions.demandes.services import (
     demande_redeposer,
     demande_renouveler,
     identification_porteur,
+    recepisse_assurer,
 )
 from workflows.documents import document_courant
 from workflows.models import Document
@@ -459,7 +460,8 @@ def message(request: HttpRequest, pk: int) -> HttpResponse:
 def recepisse(request: HttpRequest, pk: int) -> FileResponse:
     """The récépissé de dépôt, for the porteur's members only, never from a public media URL."""
     demande, _membre = _charger(request, pk)
-    document = document_courant(demande, "recepisse")
+    # Rendered right after the deposit's commit; rendered here if that step did not happen (a worker stopped).
+    document = recepisse_assurer(demande)
     if document is None:
         raise Http404("Pas de récépissé pour cette demande.")
     return fichier_prive(document.fichier, nom=document.nom, type_mime="application/pdf")

@@ -19,7 +19,6 @@ from associations import uploads
 from subventions.comptes.access import agent_requis
 from subventions.comptes.enums import Role
 from subventions.comptes.models import User
-from subventions.comptes.scopes import perimetre
 from subventions.demandes import services
 from subventions.demandes import services_instruction as services_instr
 from subventions.demandes.enums import StatutDemande, StatutLigne
@@ -34,16 +33,15 @@ from subventions.demandes.forms_instruction import (
 from subventions.demandes.models import Demande, LigneFinancement
 from subventions.demandes.permissions import est_instructeur_de_ligne
 from subventions.demandes.selectors_instruction import (
-    ROLES,
     Filtres,
+    choix_filtres,
     demande_pour_instructeur,
     file_instruction,
-    instructeurs_des_financeurs_de,
     instructeurs_possibles,
+    montants_completer,
     piece_de_demande,
 )
 from subventions.demandes.views import _recapitulatif
-from subventions.referentiel.models import Financeur, Territoire
 from workflows.models import TransitionLog
 from workflows.telechargements import fichier_prive
 from workflows.transitions import TransitionRefusee, historique, transitions_possibles
@@ -67,25 +65,15 @@ def _erreurs(form) -> str:
 @require_GET
 def file(request: HttpRequest) -> HttpResponse:
     user = request.user
-    p = perimetre(user, ROLES)
-    from subventions.campagnes.selectors import campagnes_visibles
-
-    campagnes = campagnes_visibles(user, roles=ROLES)
-    # Any financeur of the visible campagnes: the queue is already scoped, so this only narrows it (co-financing).
-    financeurs = Financeur.objects.filter(campagnes__in=campagnes.values("pk")).distinct().order_by("nom")
-    territoires = Territoire.objects.order_by("nom")
-    if not p.tous_territoires:
-        territoires = territoires.filter(pk__in=p.territoire_ids)
-    form = FiltreFileForm(
-        request.GET or None,
-        campagnes=campagnes,
-        financeurs=financeurs,
-        territoires=territoires,
-        instructeurs=list(instructeurs_des_financeurs_de(user)),
-    )
+    form = FiltreFileForm(request.GET or None, choix=choix_filtres(user))
     filtres = form.filtres() if form.is_bound else Filtres()
     demandes, comptes = file_instruction(user, filtres)
-    page = Paginator(demandes, PAR_PAGE).get_page(request.GET.get("page"))
+    paginator = Paginator(demandes, PAR_PAGE)
+    # The counts per status are those of the queue without its status filter: the list's size is one of them (or
+    # their sum), so the paginator need not count again.
+    paginator.count = comptes.get(filtres.statut, 0) if filtres.statut else sum(comptes.values())
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = montants_completer(list(page.object_list))
     params = request.GET.copy()
     params.pop("page", None)
     sans_statut = params.copy()

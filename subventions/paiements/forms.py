@@ -121,4 +121,11 @@ class RetourForm(_Bootstrap, forms.Form):
         fichier = self.cleaned_data["fichier"]
         if fichier.size > TAILLE_MAX_RETOUR:
             raise forms.ValidationError(_("Le fichier dépasse 2 Mo."))
+        # A bank return is text: a NUL byte in its first kilobyte means a binary file (spreadsheet, PDF, image).
+        debut = fichier.read(1024)
+        fichier.seek(0)
+        if b"\x00" in debut:
+            raise forms.ValidationError(
+                _("Ce fichier n'est pas un CSV (contenu binaire) : enregistrez le retour au format CSV.")
+            )
         return fichier

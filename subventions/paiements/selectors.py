@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
+from types import SimpleNamespace
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from associations.models import Membre
@@ -137,17 +140,34 @@ def tableau_de_bord(user) -> list[LigneTableau]:
     return lignes
 
 
+@lru_cache(maxsize=65536)
+def _motif_coordonnees(iban: str, bic: str, langue: str | None) -> str:
+    """`motif_blocage` of a porteur with these bank details: a pure function of the two strings (and of the language
+    of the message), so kept in memory: each distinct IBAN is checked by schwifty once per process."""
+    return motif_blocage(SimpleNamespace(iban=iban, bic=bic))
+
+
 def paiements_bloques(user, *, limite: int = 50) -> list[tuple[Paiement, str]]:
-    """Due payments held by their porteur's bank details, with the reason (checked with schwifty, in Python)."""
-    bloques = []
-    qs = paiements_visibles(user).filter(statut__in=[StatutPaiement.A_PAYER, StatutPaiement.REJETE])
-    for paiement in qs.order_by("echeance", "reference"):
-        motif = motif_blocage(paiement.echeancier.acte.porteur)
+    """Due payments held by their porteur's bank details, with the reason (checked with schwifty, in Python).
+
+    Two queries whatever the number of due payments: the distinct porteurs owed something with their bank details
+    (each checked once), then the first `limite` due payments of the blocked ones."""
+    dus = paiements_visibles(user).filter(statut__in=[StatutPaiement.A_PAYER, StatutPaiement.REJETE])
+    motifs = {}
+    for porteur_id, iban, bic in (
+        dus.order_by()
+        .values_list(
+            "echeancier__acte__porteur_id", "echeancier__acte__porteur__iban", "echeancier__acte__porteur__bic"
+        )
+        .distinct()
+    ):
+        motif = _motif_coordonnees(iban or "", bic or "", get_language())
         if motif:
-            bloques.append((paiement, motif))
-            if len(bloques) >= limite:
-                break
-    return bloques
+            motifs[porteur_id] = motif
+    if not motifs:
+        return []
+    bloques = dus.filter(echeancier__acte__porteur_id__in=motifs).order_by("echeance", "reference")[:limite]
+    return [(paiement, motifs[paiement.echeancier.acte.porteur_id]) for paiement in bloques]
 
 
 def candidats(user, criteres: Criteres, *, limite: int = 1000) -> list[Paiement]:

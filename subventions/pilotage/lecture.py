@@ -294,6 +294,9 @@ def lire_montant(valeur) -> Decimal:
         raise ValueError("montant illisible")
     if montant <= 0:
         raise ValueError(f"montant nul ou négatif ({montant})")
+    # Before quantize: a number of 27 digits or more has no cents within the decimal context (InvalidOperation).
+    if montant > MONTANT_MAX:
+        raise ValueError(f"montant trop élevé ({montant} € ; au plus 9 999 999,99 €)")
     if montant != montant.quantize(Decimal("0.01")):
         raise ValueError(f"montant au-delà du centime ({montant})")
     if montant > MONTANT_MAX:

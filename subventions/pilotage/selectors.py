@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
 from django.apps import apps
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -31,7 +31,7 @@ from subventions.demandes.stats import VALIDEES, taux
 from subventions.paiements.enums import StatutPaiement
 from subventions.paiements.models import Paiement
 from subventions.pilotage.models import CampagneHistorique, ImportSubventions
-from subventions.referentiel.models import QPV, Financeur, Objectif, Pilier, Territoire
+from subventions.referentiel.models import Financeur, Objectif, Pilier, Territoire
 
 # Staff who read the dashboards, each for the financeurs (and, instructeurs, territoires) of their habilitations.
 ROLES_PILOTAGE = (Role.INSTRUCTEUR, Role.COMITE, Role.SIGNATAIRE, Role.FINANCE, Role.ADMINISTRATEUR)
@@ -100,6 +100,31 @@ def financeurs_pilotage(user, *, roles=ROLES_PILOTAGE) -> QuerySet[Financeur]:
 
 def campagnes_pilotage(user) -> QuerySet[Campagne]:
     return campagnes_visibles(user, roles=ROLES_PILOTAGE)
+
+
+def campagnes_du_tableau(user) -> list[Campagne]:
+    """The campagnes of the dashboard's selector in one query, each with `a_des_depots` (a deposited demande) and
+    `est_historique` (an imported past programme), what the page needs to choose the campagne shown by default."""
+    return list(
+        campagnes_pilotage(user)
+        .prefetch_related(None)
+        .annotate(
+            a_des_depots=Exists(Demande.objects.filter(campagne=OuterRef("pk")).exclude(numero="")),
+            est_historique=Exists(CampagneHistorique.objects.filter(campagne=OuterRef("pk"))),
+        )
+    )
+
+
+def financeurs_du_tableau(user, campagne: Campagne) -> list[Financeur]:
+    """The financeurs of the user's perimeter (the SCDL form lists them) in one query, each with `dans_campagne`
+    (the dashboard's financeur filter lists those taking part in `campagne`)."""
+    return list(
+        financeurs_pilotage(user).annotate(
+            dans_campagne=Exists(
+                Campagne.financeurs.through.objects.filter(campagne_id=campagne.pk, financeur_id=OuterRef("pk"))
+            )
+        )
+    )
 
 
 def portee_de(
@@ -247,17 +272,22 @@ class Faits:
     objectifs: dict[int, list[int]] = field(default_factory=dict)  # demande → objectifs
     qpvs: dict[int, list[int]] = field(default_factory=dict)  # demande → QPV
     libelles: dict[str, dict] = field(default_factory=dict)  # "pilier" / "objectif" / … → {pk: label}
+    # What is derived from the facts once and read by every table of the dashboard (lines per demande, figures).
+    calculs: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def lignes_de(self) -> dict[int, list[LigneF]]:
-        par_demande: dict[int, list[LigneF]] = defaultdict(list)
-        for ligne in self.lignes:
-            par_demande[ligne.demande_id].append(ligne)
+        """The lines of each demande (computed once; callers only read it)."""
+        par_demande = self.calculs.get("lignes_de")
+        if par_demande is None:
+            par_demande = self.calculs["lignes_de"] = defaultdict(list)
+            for ligne in self.lignes:
+                par_demande[ligne.demande_id].append(ligne)
         return par_demande
 
 
 def faits_charger(portee: Portee, *, dimensions: bool = False) -> Faits:
     """The facts of a Portee: 4 queries (demandes, lines, documents with their payments, comités); with
-    `dimensions`, 6 more (objectifs and QPV of each action, and the labels of piliers, objectifs, territoires, QPV,
+    `dimensions`, 4 more (objectifs and QPV of each action, the labels of piliers and objectifs, of territoires, of
     financeurs) for the tables by dimension. Never more, whatever the number of rows."""
     demandes = {
         row[0]: DemandeF(*row)
@@ -338,32 +368,45 @@ def _repartir_paiements(lignes: list[LigneF], actes: dict[int, ActeF]) -> dict[i
 
 
 def _dimensions_charger(faits: Faits) -> None:
+    """Objectifs and QPV of each action (one UNION ALL query, the QPV with their labels), the piliers of the contrat
+    with their objectifs (one query: a pilier without objectif is listed too), territoires and financeurs."""
     portee = faits.portee
     demandes = demandes_portee(portee)
-    objectifs = Demande.objectifs.through.objects.filter(demande__in=demandes).order_by()
-    for demande_id, objectif_id in objectifs.values_list("demande_id", "objectif_id"):
-        faits.objectifs.setdefault(demande_id, []).append(objectif_id)
-    for demande_id, qpv_id in (
-        Demande.qpvs.through.objects.filter(demande__in=demandes).order_by().values_list("demande_id", "qpv_id")
-    ):
-        faits.qpvs.setdefault(demande_id, []).append(qpv_id)
+    rien = Value("", output_field=CharField())
+    liens = (
+        Demande.objectifs.through.objects.filter(demande__in=demandes)
+        .order_by()
+        .values_list(Value("o", output_field=CharField()), "demande_id", "objectif_id", rien, rien)
+        .union(
+            Demande.qpvs.through.objects.filter(demande__in=demandes)
+            .order_by()
+            .values_list(Value("q", output_field=CharField()), "demande_id", "qpv_id", "qpv__code", "qpv__nom"),
+            all=True,
+        )
+    )
+    qpvs = {}
+    for nature, demande_id, cible, code, nom in liens:
+        if nature == "o":
+            faits.objectifs.setdefault(demande_id, []).append(cible)
+        else:
+            faits.qpvs.setdefault(demande_id, []).append(cible)
+            qpvs[cible] = f"{code} — {nom}"
     contrat_id = portee.campagne.contrat_id
     objectifs, piliers = {}, {}
     ordre_objectifs, ordre_piliers = {}, {}
-    for pk, code, libelle, ordre, pilier_id, numero, pilier_libelle in (
-        Objectif.objects.filter(pilier__contrat_id=contrat_id)
-        .order_by("pilier__numero", "ordre", "code")
-        .values_list("pk", "code", "libelle", "ordre", "pilier_id", "pilier__numero", "pilier__libelle")
+    for pilier_id, numero, pilier_libelle, pk, code, libelle, ordre in (
+        Pilier.objects.filter(contrat_id=contrat_id)
+        .order_by("numero", "pk", "objectifs__ordre", "objectifs__code")
+        .values_list(
+            "pk", "numero", "libelle", "objectifs__pk", "objectifs__code", "objectifs__libelle", "objectifs__ordre"
+        )
     ):
-        objectifs[pk] = f"{code} — {libelle}"
-        ordre_objectifs[pk] = (numero, ordre, code)
         piliers[pilier_id] = f"{numero}. {pilier_libelle}"
         ordre_piliers[pilier_id] = numero
+        if pk is not None:
+            objectifs[pk] = f"{code} — {libelle}"
+            ordre_objectifs[pk] = (numero, ordre, code)
     territoires = dict(Territoire.objects.filter(contrat_id=contrat_id).order_by("nom").values_list("pk", "nom"))
-    ids_qpv = {q for liste in faits.qpvs.values() for q in liste}
-    qpvs = {
-        pk: f"{code} — {nom}" for pk, code, nom in QPV.objects.filter(pk__in=ids_qpv).values_list("pk", "code", "nom")
-    }
     ids_financeurs = {ligne.financeur_id for ligne in faits.lignes} | {a.financeur_id for a in faits.actes.values()}
     financeurs = dict(Financeur.objects.filter(pk__in=ids_financeurs).order_by("nom").values_list("pk", "nom"))
     faits.libelles = {
@@ -411,7 +454,15 @@ def validee(demande: DemandeF, lignes: list[LigneF], portee: Portee) -> bool:
 
 
 def chiffres(faits: Faits, *, financeur: Financeur | None = None) -> dict[str, Any]:
-    """The figures of `manage.py stats` (JSON values: amounts and ratios as strings with two decimals)."""
+    """The figures of `manage.py stats` (JSON values: amounts and ratios as strings with two decimals). Computed once
+    per facts (the dashboard's tables each print the total): a copy is returned."""
+    cle = ("chiffres", financeur.pk if financeur else None)
+    if cle not in faits.calculs:
+        faits.calculs[cle] = _chiffres(faits, financeur=financeur)
+    return dict(faits.calculs[cle])
+
+
+def _chiffres(faits: Faits, *, financeur: Financeur | None = None) -> dict[str, Any]:
     portee = faits.portee
     par_demande = faits.lignes_de()
     validees = [d for d in faits.demandes.values() if validee(d, par_demande.get(d.pk, []), portee)]

@@ -58,6 +58,7 @@ class Rapport:
     rejets: list[dict] = field(default_factory=list)
     avertissements: list[dict] = field(default_factory=list)
     porteurs_crees: int = 0
+    porteurs_crees_sans_siret: int = 0  # among porteurs_crees: matched by name, their SIRET is to be completed
     porteurs_rapproches_siret: int = 0
     porteurs_rapproches_nom: int = 0
     financeurs_crees: list[str] = field(default_factory=list)
@@ -87,6 +88,8 @@ class Rapport:
             f"{self.lignes_deja_importees} ; rejetées : {self.lignes_rejetees}",
             f"Porteurs créés : {self.porteurs_crees} ; rapprochés par SIRET : {self.porteurs_rapproches_siret} ; "
             f"rapprochés par le nom : {self.porteurs_rapproches_nom}",
+            f"Porteurs créés sans SIRET : {self.porteurs_crees_sans_siret} (compris dans les créés ; SIRET à "
+            "compléter avant toute publication SCDL)",
             f"Financeurs créés : {', '.join(self.financeurs_crees) or 'aucun'}",
             f"Campagnes historiques créées : {', '.join(str(a) for a in self.campagnes_creees) or 'aucune'}",
             f"Montant importé : {formater_montant(self.montant_importe)}",
@@ -122,7 +125,8 @@ def subventions_importer(
 
     Each good row becomes a validated demande of the historical campagne of its year (one campagne per year, in the
     contrat "Subventions importées (historique)"), with one accordée line of its financeur (asked = proposed = granted
-    = the amount); its porteur is found by valid SIRET, then by normalised name, or created when the SIRET is valid.
+    = the amount); its porteur is found by valid SIRET, then by normalised name, or created (without SIRET, to be
+    completed, when the file gives no valid one: see `_porteurs`).
     Then `conventions_batir(generer=False)` groups the lines by financeur, porteur and year (convention above the
     financeur's threshold, arrêté below). These subsidies were attributed and followed up outside the product: each
     new document is recorded as executory on the date of its convention and closed at once (soldé, its demandes
@@ -230,16 +234,38 @@ def _cles(lignes: list[LigneLue], financeur: Financeur | None) -> dict[int, str]
     return cles
 
 
+def _nouveau_porteur(nom: str, siret: str, rna: str) -> Porteur:
+    # Only what the file says: the address and the représentant are for the porteur to complete when it signs in.
+    return Porteur(
+        nom=nom,
+        siret=siret,
+        siren=siret[:9],
+        rna=rna,
+        adresse="",
+        code_postal="",
+        commune="",
+        representant_nom="",
+        representant_prenom="",
+        representant_qualite="",
+    )
+
+
 def _porteurs(lignes: list[LigneLue], rapport: Rapport) -> dict[int, Porteur]:
-    """numero → porteur (existing, or created for a valid SIRET); rows that match none are rejected with the reason.
-    Porteurs are matched by valid SIRET first; a row without one by the normalised name, among existing porteurs and
-    those the file creates."""
+    """numero → porteur; rows that match none are rejected with the reason.
+
+    A row with a valid SIRET gets the porteur of that SIRET, created when unknown (with the first name and RNA the
+    file gives for it). A row without a valid SIRET — none written, or a malformed one, which the reader reported
+    and which is never trusted — is matched by normalised name among the existing porteurs and those the file
+    creates; when no porteur has that name it is created without SIRET (one per normalised name, however many rows
+    name it), with a warning on each of its rows that the SIRET is to be completed. A name that several porteurs
+    share is ambiguous: the row is rejected."""
     sirets = sorted({ligne.beneficiaire.siret for ligne in lignes if ligne.beneficiaire.siret})
     par_siret: dict[str, Porteur] = {}
     for i in range(0, len(sirets), LOT):
         par_siret.update({p.siret: p for p in Porteur.objects.filter(siret__in=sirets[i : i + LOT])})
     resultat: dict[int, Porteur] = {}
     a_creer: dict[str, Porteur] = {}
+    # Porteurs identified by id(): those created without SIRET have neither a pk nor a SIRET yet.
     rapproches_siret, rapproches_nom = set(), set()
     # A new porteur takes the first name (and RNA) the file gives for its SIRET, whatever the row.
     noms: dict[str, tuple[str, str]] = {}
@@ -252,65 +278,55 @@ def _porteurs(lignes: list[LigneLue], rapport: Rapport) -> dict[int, Porteur]:
             continue
         if siret in par_siret:
             resultat[ligne.numero] = par_siret[siret]
-            rapproches_siret.add(siret)
+            rapproches_siret.add(id(par_siret[siret]))
         elif siret in noms:
             nom, rna = noms[siret]
-            porteur = a_creer.setdefault(
-                siret,
-                Porteur(
-                    nom=nom,
-                    siret=siret,
-                    siren=siret[:9],
-                    rna=rna,
-                    adresse="",
-                    code_postal="",
-                    commune="",
-                    representant_nom="",
-                    representant_prenom="",
-                    representant_qualite="",
-                ),
-            )
-            resultat[ligne.numero] = porteur
+            resultat[ligne.numero] = a_creer.setdefault(siret, _nouveau_porteur(nom, siret, rna))
         else:
             rapport.rejeter(ligne, f"Porteur inconnu (SIRET {siret}) et nom du bénéficiaire absent : il ne peut "
                             "pas être créé.")  # fmt: skip
     sans_siret = [ligne for ligne in lignes if not ligne.beneficiaire.siret]
+    crees_sans_siret: dict[str, Porteur] = {}
     if sans_siret:
         par_nom: dict[str, list[Porteur]] = defaultdict(list)
-        deja_vus = set()
         for porteur in [*Porteur.objects.only("pk", "nom", "siret"), *a_creer.values()]:
-            if porteur.siret not in deja_vus:
-                deja_vus.add(porteur.siret)
-                par_nom[normaliser_nom(porteur.nom)].append(porteur)
+            par_nom[normaliser_nom(porteur.nom)].append(porteur)
         for ligne in sans_siret:
-            trouves = par_nom.get(normaliser_nom(ligne.beneficiaire_nom), [])
-            if len(trouves) == 1:
-                resultat[ligne.numero] = trouves[0]
-                rapproches_nom.add(trouves[0].siret)
-                rapport.avertir(
-                    ligne.numero,
-                    f"Sans SIRET valide : rapproché par le nom de « {trouves[0].nom} » (SIRET {trouves[0].siret}).",
-                )
-            elif trouves:
+            cle = normaliser_nom(ligne.beneficiaire_nom)
+            trouves = par_nom.get(cle, [])
+            if len(trouves) > 1:
                 rapport.rejeter(
                     ligne,
                     f"Sans SIRET valide, et {len(trouves)} porteurs portent le nom « {ligne.beneficiaire_nom} » : "
                     "indiquez le SIRET du bénéficiaire.",
                 )
-            else:
-                rapport.rejeter(
-                    ligne,
-                    f"Sans SIRET valide, « {ligne.beneficiaire_nom} » ne correspond à aucun porteur connu (un "
-                    "porteur ne se crée qu'avec un SIRET valide : inscrivez la structure ou complétez le fichier, "
-                    "puis réimportez).",
+            elif trouves:
+                porteur = trouves[0]
+                resultat[ligne.numero] = porteur
+                if porteur.pk is not None:
+                    rapproches_nom.add(id(porteur))
+                identite = f"SIRET {porteur.siret}" if porteur.siret else "sans SIRET : à compléter"
+                rapport.avertir(
+                    ligne.numero, f"Sans SIRET valide : rapproché par le nom de « {porteur.nom} » ({identite})."
                 )
-    if a_creer:
-        crees = Porteur.objects.bulk_create(list(a_creer.values()), batch_size=LOT)
-        par_siret_cree = {p.siret: p for p in crees}
-        resultat = {n: par_siret_cree.get(p.siret, p) for n, p in resultat.items()}
-        rapport.porteurs_crees = len(crees)
+            else:
+                porteur = crees_sans_siret.get(cle)
+                if porteur is None:
+                    porteur = crees_sans_siret[cle] = _nouveau_porteur(ligne.beneficiaire_nom, "", ligne.rna)
+                resultat[ligne.numero] = porteur
+                rapport.avertir(
+                    ligne.numero,
+                    f"Porteur « {porteur.nom} » créé sans SIRET : SIRET à compléter sur sa fiche (il est exigé "
+                    "pour publier la subvention au format SCDL).",
+                )
+    nouveaux = [*a_creer.values(), *crees_sans_siret.values()]
+    if nouveaux:
+        # bulk_create sets the pk on these very objects (PostgreSQL, SQLite ≥ 3.35): `resultat` points to them.
+        Porteur.objects.bulk_create(nouveaux, batch_size=LOT)
+        rapport.porteurs_crees = len(nouveaux)
+        rapport.porteurs_crees_sans_siret = len(crees_sans_siret)
     rapport.porteurs_rapproches_siret = len(rapproches_siret)
-    rapport.porteurs_rapproches_nom = len(rapproches_nom - set(a_creer))
+    rapport.porteurs_rapproches_nom = len(rapproches_nom)
     return resultat
 
 

@@ -7,7 +7,6 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from schwifty import BIC, IBAN
-from schwifty.exceptions import SchwiftyException
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.fr import siren, siret
 
@@ -16,7 +15,8 @@ RNA_RE = re.compile(r"^W\d{9}$")
 
 
 def normaliser_siret(value: str) -> str:
-    return siret.compact(value or "")
+    """Digits only, as people paste them: spaces (also non-breaking), dots and dashes between the groups removed."""
+    return re.sub(r"[\s\u00a0\u202f.\-]", "", value or "")
 
 
 def valider_siret(value: str) -> None:
@@ -53,18 +53,48 @@ def normaliser_iban(value: str) -> str:
     return re.sub(r"\s+", "", value or "").upper()
 
 
-def valider_iban(value: str) -> None:
+def raison_iban(iban: str) -> str:
+    """Why schwifty refuses this IBAN, in French (its own messages are English); empty when it is valid."""
+    from schwifty import exceptions as e
+
     try:
-        IBAN(value)
-    except SchwiftyException as exc:
-        raise ValidationError(_("Cet IBAN n'est pas valide : %(raison)s") % {"raison": str(exc)}, code="iban") from exc
+        IBAN(iban)
+    except e.InvalidCountryCode:
+        return _("les deux lettres du début doivent être un code pays (FR pour un compte en France).")
+    except e.InvalidLength:
+        return _("il n'a pas la bonne longueur (27 caractères pour un compte en France).")
+    except (e.InvalidChecksumDigits, e.InvalidBBANChecksum):
+        return _("la clé de contrôle ne correspond pas : vérifiez chaque caractère sur votre RIB.")
+    except e.SchwiftyException:
+        return _("il ne contient que des lettres et des chiffres, dans l'ordre de votre RIB (ex. FR76 3000 …).")
+    return ""
+
+
+def raison_bic(bic: str) -> str:
+    """Why schwifty refuses this BIC, in French; empty when it is valid."""
+    from schwifty import exceptions as e
+
+    try:
+        BIC(bic)
+    except e.InvalidLength:
+        return _("un BIC compte 8 ou 11 caractères (ex. BDFEFRPPCCT).")
+    except e.InvalidCountryCode:
+        return _("les 5e et 6e caractères doivent être un code pays (FR pour la France).")
+    except e.SchwiftyException:
+        return _("vérifiez-le sur votre RIB (8 ou 11 lettres et chiffres, ex. BDFEFRPPCCT).")
+    return ""
+
+
+def valider_iban(value: str) -> None:
+    raison = raison_iban(value)
+    if raison:
+        raise ValidationError(_("Cet IBAN n'est pas valide : %(raison)s") % {"raison": raison}, code="iban")
 
 
 def valider_bic(value: str) -> None:
-    try:
-        BIC(value)
-    except SchwiftyException as exc:
-        raise ValidationError(_("Ce BIC n'est pas valide : %(raison)s") % {"raison": str(exc)}, code="bic") from exc
+    raison = raison_bic(value)
+    if raison:
+        raise ValidationError(_("Ce BIC n'est pas valide : %(raison)s") % {"raison": raison}, code="bic")
 
 
 def valider_code_qpv(value: str) -> None:

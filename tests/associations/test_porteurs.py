@@ -317,3 +317,56 @@ def test_mes_structures_query_count_is_constant(client, django_assert_num_querie
     with django_assert_num_queries(7):
         response = client.get(reverse("associations:mes_structures"))
     assert response.content.decode().count("Voir l'invitation") == 3
+
+
+# --- Porteurs without SIRET (imported from a funder's file that gave none) ----------------------------------------
+
+
+def test_several_porteurs_without_siret_coexist_but_a_filled_siret_stays_unique():
+    a = PorteurFactory(siret="", nom="AGORA")
+    b = PorteurFactory(siret="", nom="COSDEN")
+    assert (a.siren, b.siren) == ("", "")
+    a.full_clean()  # an empty SIRET is allowed by the model (and not "taken" by the other one)
+    avec = PorteurFactory()
+    doublon = PorteurFactory.build(siret=avec.siret)
+    with pytest.raises(ValidationError) as erreur:
+        doublon.full_clean()
+    assert "Une structure est déjà inscrite avec ce SIRET." in str(erreur.value)
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Porteur.objects.filter(pk=b.pk).update(siret=avec.siret)
+
+
+@pytest.mark.parametrize("siret", ["", "   ", ". ."])
+def test_online_registration_still_requires_a_siret(client, siret):
+    PorteurFactory(siret="", nom="Importée sans SIRET")
+    client.force_login(UserFactory())
+    response = client.post(CREER, donnees(siret=siret))
+    assert response.status_code == 200
+    assert erreur_du_champ(response.content.decode(), "siret").strip()
+    assert Porteur.objects.count() == 1
+
+
+def test_the_member_of_a_porteur_imported_without_siret_must_complete_it(client_de):
+    porteur = PorteurFactory(siret="", nom="AGORA")
+    representant = MembreFactory(porteur=porteur, role=RoleMembre.REPRESENTANT_LEGAL)
+    url = reverse("associations:porteur_modifier", kwargs={"pk": porteur.pk})
+    client = client_de(representant)
+    response = client.post(url, donnees(siret="", nom="AGORA"))
+    assert response.status_code == 200
+    assert "Ce champ est obligatoire." in erreur_du_champ(response.content.decode(), "siret")
+    response = client.post(url, donnees(siret=espace(siret_valide(90002)), nom="AGORA"))
+    assert response.status_code == 302
+    porteur.refresh_from_db()
+    assert (porteur.siret, porteur.siren) == (siret_valide(90002), siret_valide(90002)[:9])
+
+
+def test_a_join_request_never_targets_a_porteur_without_siret():
+    from associations.forms import AdhesionForm
+
+    PorteurFactory(siret="", nom="AGORA")
+    for valeur in (".", " - "):
+        form = AdhesionForm(data={"siret": valeur})
+        assert not form.is_valid()
+        assert form.errors["siret"] == ["Aucune structure n'est inscrite avec ce SIRET."] and form.porteur is None

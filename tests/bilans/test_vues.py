@@ -168,10 +168,10 @@ def test_instructeur_list_shows_the_deposited_ones_by_default_in_constant_querie
     url = reverse("bilans:liste")
     _deposes(m, 1, 1)
     client.get(url)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(8):
         client.get(url)
     _deposes(m, 3, 2)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(8):
         reponse = client.get(url)
     assert len(reponse.context["page"].object_list) == 4
     assert all(cr.statut == "depose" for cr in reponse.context["page"].object_list)
@@ -231,11 +231,11 @@ def test_reversements_to_issue_listed_for_finance_in_constant_queries(client, m,
     client.force_login(m.finance)
     url = reverse("bilans:reversements")
     client.get(url)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(7):
         client.get(url)
     for i in (2, 3):
         _reversement(m, i)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(7):
         reponse = client.get(url)
     texte = _texte(reponse)
     # 8 000 € granted, half spent: 4 000 € due, 6 400 € paid → 2 400 € each.

@@ -15,9 +15,11 @@ from tests.factories import TerritoireFactory, agent
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, habilitations, MFA, séance, ordre du jour and its prefetches, candidates and the filter lists.
-REQUETES_SEANCE = 23
-REQUETES_LISTE = 14
+# Session, user, habilitations (every perimeter of the page), MFA; the séance (with its campagne and contrat) and its
+# financeurs; the piliers; one page of the ordre du jour: its count, its points, their lines, their objectifs with
+# their pilier; the candidates, their lines, their objectifs; the territoires of the candidates' filter.
+REQUETES_SEANCE = 15
+REQUETES_LISTE = 8
 
 
 @pytest.fixture
@@ -57,6 +59,56 @@ def test_seances_list_query_count(client, monde, django_assert_num_queries, n):
     with django_assert_num_queries(REQUETES_LISTE):
         reponse = client.get(reverse("comites:seances", args=[monde["campagne"].pk]))
     assert reponse.content.decode().count("09/06/2015") == n
+
+
+def test_the_agenda_is_paged_and_a_decision_returns_to_its_page(client, monde, monkeypatch):
+    from subventions.comites import views
+
+    monkeypatch.setattr(views, "PAR_PAGE", 2)
+    a, b, c = _inscrire(monde, 3)
+    premiere = _page(client, monde).content.decode()
+    assert a.numero in premiere and b.numero in premiere and c.numero not in premiere
+    assert "Ordre du jour (3)" in premiere and "Page 1 sur 2" in premiere
+    seconde = _page(client, monde, page=2).content.decode()
+    assert c.numero in seconde and a.numero not in seconde
+    assert seconde.count('name="decision"') == 2  # État and Ville lines of the third demande
+    retour = reverse("comites:seance", args=[monde["seance"].pk]) + "?page=2"
+    reponse = client.post(
+        reverse("comites:decider", args=[monde["seance"].pk, ligne(c).pk]),
+        {"decision": "accordee", "montant": "6000", "version": ligne(c).version, "retour": retour},
+    )
+    assert reponse.status_code == 302 and reponse.url == retour
+    assert ligne(c).statut == "accordee"
+    # Only this séance's page is a valid return address.
+    reponse = client.post(
+        reverse("comites:decider", args=[monde["seance"].pk, ligne(c, "ville-test").pk]),
+        {"decision": "accordee", "montant": "1000", "retour": "https://ailleurs.test/?page=2"},
+    )
+    assert reponse.url == reverse("comites:seance", args=[monde["seance"].pk])
+
+
+def test_the_agenda_narrows_to_a_financeur_or_a_pilier(client, monde):
+    (avec_ville,) = _inscrire(monde, 1)
+    sans_ville = instruite(monde["campagne"], intitule="Radio de quartier")
+    services.odj_ajouter(seance=monde["seance"], user=monde["comite"], demandes=[sans_ville])
+    contenu = _page(client, monde, odj_financeur=monde["ville"].pk).content.decode()
+    assert avec_ville.numero in contenu and sans_ville.numero not in contenu
+    assert "Ordre du jour (1)" in contenu
+    contenu = _page(client, monde, odj_pilier=monde["pilier"].pk).content.decode()
+    assert avec_ville.numero in contenu and sans_ville.numero in contenu
+
+
+@pytest.mark.parametrize("n", [2, 5])
+def test_a_page_of_the_agenda_costs_the_same_whatever_the_agenda(
+    client, monde, django_assert_num_queries, monkeypatch, n
+):
+    from subventions.comites import views
+
+    monkeypatch.setattr(views, "PAR_PAGE", 2)
+    _inscrire(monde, n)
+    with django_assert_num_queries(REQUETES_SEANCE):
+        reponse = _page(client, monde, page=2)
+    assert reponse.content.decode().count('name="decision"') == 4  # 2 points, État and Ville lines each
 
 
 def test_candidates_filters(client, monde):

@@ -46,6 +46,47 @@ def test_cpo_first_year_is_the_multi_year_convention_later_years_are_financial_a
     assert not nouvelle.est_avenant and nouvelle.annee_fin == 2020
 
 
+def test_one_cpo_run_opens_avenants_starts_new_cpos_and_replaces_a_resiliated_one():
+    region = FinanceurFactory(code="region", nom="Région", mode_cpo=True, duree_cpo=3, seuil_convention=23000)
+    suivi, resilie, arrivant = PorteurFactory(), PorteurFactory(), PorteurFactory()
+    c2015 = CampagneFactory(exercice=2015, financeurs=[region])
+    for porteur in (suivi, resilie):
+        accordee(c2015, region, "1000.00", porteur=porteur)
+    conventions_batir(campagne=c2015, generer=False)
+    cpo_suivi = ActeAttribution.objects.get(porteur=suivi)
+    ActeAttribution.objects.filter(porteur=suivi).update(statut="signee")
+    ActeAttribution.objects.filter(porteur=resilie).update(statut="resiliee")
+    c2016 = CampagneFactory(exercice=2016, financeurs=[region])
+    for porteur in (suivi, resilie, arrivant, suivi):
+        accordee(c2016, region, "700.00", porteur=porteur)
+    assert conventions_batir(campagne=c2016, generer=False) == {"crees": 3, "maj": 0, "inchanges": 0, "bloquees": 0}
+    avenant = ActeAttribution.objects.get(exercice=2016, porteur=suivi)
+    assert (avenant.est_avenant, avenant.parent_id, avenant.montant_total, avenant.libelle) == (
+        True,
+        cpo_suivi.pk,
+        Decimal("1400.00"),
+        "Avenant financier",
+    )
+    # A resiliated CPO no longer covers 2016: a new convention pluriannuelle starts, as for a newcomer.
+    nouvelles = ActeAttribution.objects.filter(exercice=2016, est_avenant=False).order_by("porteur_id")
+    assert [(a.porteur_id, a.annee_fin, a.nature, a.montant_total) for a in nouvelles] == [
+        (resilie.pk, 2018, "convention", Decimal("700.00")),
+        (arrivant.pk, 2018, "convention", Decimal("700.00")),
+    ]
+    assert sorted(ActeAttribution.objects.filter(exercice=2016).values_list("numero", flat=True)) == [
+        "REGION-2016-0001",
+        "REGION-2016-0002",
+        "REGION-2016-0003",
+    ]
+    # A 2016 line granted later joins the unsigned avenant.
+    accordee(c2016, region, "100.00", porteur=suivi)
+    assert conventions_batir(campagne=c2016, generer=False)["maj"] == 1
+    avenant.refresh_from_db()
+    assert (
+        avenant.montant_total == Decimal("1500.00") and ActeAttribution.objects.filter(parent=cpo_suivi).count() == 1
+    )
+
+
 def test_closing_a_seance_builds_the_documents_through_the_queue(django_capture_on_commit_callbacks):
     from subventions.comites.models import Seance
     from subventions.conventions.receivers import seance_cloturee

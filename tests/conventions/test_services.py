@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from subventions.conventions.models import ActeAttribution, ActeLigne
+from subventions.conventions.models import ActeAttribution, ActeLigne, CompteurActes
 from subventions.conventions.services import conventions_batir
 from tests.conventions.aides import accordee, monde_de_test
 from tests.factories import PorteurFactory
@@ -194,6 +195,88 @@ def test_command_prints_counts_and_rejects_unknown_values(monde, capsys):
         call_command("conventions_build", "--campagne", "deux-mille")
 
 
+def test_one_run_adds_to_unsigned_documents_opens_avenants_and_creates_new_ones_numbered_in_porteur_order(monde):
+    campagne, etat, _ = monde
+    ouvert, signe, nouveau = PorteurFactory(), PorteurFactory(), PorteurFactory()
+    accordee(campagne, etat, "1000.00", porteur=ouvert)
+    accordee(campagne, etat, "30000.00", porteur=signe)
+    _grouper(campagne=campagne)
+    acte_ouvert, acte_signe = _actes()
+    ActeAttribution.objects.filter(pk=acte_signe.pk).update(statut="signee")
+    for porteur, montant in ((nouveau, "800.00"), (signe, "2000.00"), (ouvert, "22500.00"), (ouvert, "100.00")):
+        accordee(campagne, etat, montant, porteur=porteur)
+    assert _grouper(campagne=campagne) == {"crees": 2, "maj": 1, "inchanges": 1, "bloquees": 0}
+    numeros = {a.pk: a.numero for a in _actes()}
+    assert numeros[acte_ouvert.pk] == "ETAT-2015-0001" and numeros[acte_signe.pk] == "ETAT-2015-0002"
+    (avenant,) = _actes(est_avenant=True)
+    (cree,) = _actes(porteur=nouveau)
+    # New numbers follow the porteurs' order, after those already given, without a gap.
+    assert (avenant.numero, cree.numero) == ("ETAT-2015-0003", "ETAT-2015-0004")
+    assert CompteurActes.objects.get(financeur=etat, exercice=2015).dernier == 4
+    acte_ouvert.refresh_from_db()
+    # 23 600 € in all: the unsigned arrêté crosses the threshold and becomes a convention.
+    assert (acte_ouvert.montant_total, acte_ouvert.nature, acte_ouvert.lignes.count()) == (
+        Decimal("23600.00"),
+        "convention",
+        3,
+    )
+    assert (avenant.parent_id, avenant.montant_total, avenant.nature) == (
+        acte_signe.pk,
+        Decimal("2000.00"),
+        "convention",
+    )
+    assert (cree.montant_total, cree.nature, cree.est_avenant) == (Decimal("800.00"), "arrete", False)
+    assert all(a.a_generer for a in (acte_ouvert, avenant, cree))
+
+
+def test_a_failed_build_gives_its_numbers_back(monde, monkeypatch):
+    campagne, etat, _ = monde
+    for _ in range(2):
+        accordee(campagne, etat, "1000.00")
+
+    def panne(*args, **kwargs):
+        raise RuntimeError("disque plein")
+
+    with monkeypatch.context() as m:
+        m.setattr(ActeLigne.objects, "bulk_create", panne)
+        with pytest.raises(RuntimeError):
+            _grouper(campagne=campagne)
+    assert not ActeAttribution.objects.exists()
+    assert not CompteurActes.objects.filter(dernier__gt=0).exists()
+    assert _grouper(campagne=campagne)["crees"] == 2
+    assert [a.numero for a in _actes()] == ["ETAT-2015-0001", "ETAT-2015-0002"]
+
+
+def _requetes_du_batir(campagne, financeur) -> int:
+    with CaptureQueriesContext(connection) as requetes:
+        _grouper(campagne=campagne, financeur=financeur)
+    return len(requetes)
+
+
+def test_query_count_does_not_grow_with_the_number_of_groups(monde):
+    """The build works per financeur in set-based steps: three groups or nine cost the same queries, whether they
+    create documents, add lines to unsigned ones or open avenants to signed ones."""
+    campagne, etat, ville = monde
+    tailles = {etat: 1, ville: 3}
+    porteurs = {f: [[PorteurFactory() for _ in range(n)] for _ in range(3)] for f, n in tailles.items()}
+    for f in tailles:
+        for groupe in porteurs[f][1:]:
+            for porteur in groupe:
+                accordee(campagne, f, "1000.00", porteur=porteur)
+    premier = {f: _requetes_du_batir(campagne, f) for f in tailles}
+    assert premier[etat] == premier[ville] <= 12
+    for f in tailles:
+        _a_signer, signes, _ouverts = porteurs[f]
+        ActeAttribution.objects.filter(porteur__in=signes).update(statut="signee")
+        for groupe in porteurs[f]:  # new, avenant, added to an unsigned document
+            for porteur in groupe:
+                accordee(campagne, f, "500.00", porteur=porteur)
+    second = {f: _requetes_du_batir(campagne, f) for f in tailles}
+    assert second[etat] == second[ville] <= 14
+    assert ActeAttribution.objects.filter(financeur=ville).count() == 9 + 3
+    assert ActeAttribution.objects.filter(financeur=etat).count() == 3 + 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_overlapping_runs_make_no_duplicate_document_nor_number(postgres_only):
     campagne, etat, _ = monde_de_test()
@@ -227,3 +310,40 @@ def test_overlapping_runs_make_no_duplicate_document_nor_number(postgres_only):
     # Each document was rendered once, whichever run got to it.
     assert all(a.statut == "generee" and a.version_document == 1 for a in actes)
     assert Document.objects.filter(nature="acte_attributif").count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_runs_open_one_avenant_per_signed_document(postgres_only):
+    campagne, etat, _ = monde_de_test()
+    porteurs = [PorteurFactory() for _ in range(4)]
+    for porteur in porteurs:
+        accordee(campagne, etat, "1000.00", porteur=porteur)
+    _grouper(campagne=campagne)
+    ActeAttribution.objects.update(statut="signee")
+    for i in range(12):
+        accordee(campagne, etat, "250.00", porteur=porteurs[i % 4])
+    barriere = threading.Barrier(3)
+    resultats, erreurs = [], []
+
+    def run():
+        try:
+            barriere.wait()
+            resultats.append(_grouper(campagne=campagne))
+        except Exception as exc:  # pragma: no cover - reported below
+            erreurs.append(exc)
+        finally:
+            connection.close()
+
+    fils = [threading.Thread(target=run) for _ in range(3)]
+    for fil in fils:
+        fil.start()
+    for fil in fils:
+        fil.join()
+    assert not erreurs
+    assert sum(r["crees"] for r in resultats) == 4
+    avenants = _actes(est_avenant=True)
+    assert sorted(a.numero for a in avenants) == [f"ETAT-2015-{n:04d}" for n in range(5, 9)]
+    assert sorted(a.parent.porteur_id for a in avenants) == sorted(p.pk for p in porteurs)
+    assert all(a.montant_total == Decimal("750.00") for a in avenants)
+    assert ActeLigne.objects.count() == 16
+    assert CompteurActes.objects.get(financeur=etat, exercice=2015).dernier == 8

@@ -141,12 +141,12 @@ def test_everyone_else_is_refused(client, monde, nom):
 def test_listes_page_query_count_does_not_grow_with_listes(client, monde, django_assert_num_queries):
     client.force_login(monde["user"])
     url = reverse("paiements:listes")
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(6):
         client.get(url)
     for _ in range(3):
         acte(monde["etat"], "500.00")
         liste_creer(criteres=Criteres(financeur=monde["etat"]), acteur=monde["user"])
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(6):
         reponse = client.get(url)
     assert len(reponse.context["page"].object_list) == 4
 
@@ -155,10 +155,10 @@ def test_liste_creation_page_query_count_does_not_grow_with_candidates(client, m
     client.force_login(monde["user"])
     url = reverse("paiements:liste_creer")
     parametres = {"financeur": monde["etat"].pk}
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(8):
         client.get(url, parametres)
     for _ in range(4):
         acte(monde["etat"], "500.00")
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(8):
         reponse = client.get(url, parametres)
     assert len(reponse.context["candidats"]) == 4

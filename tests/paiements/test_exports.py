@@ -7,7 +7,8 @@ import csv
 import datetime
 import hashlib
 import io
-from dataclasses import replace
+import time
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from openpyxl import load_workbook
 
 from associations.models import Porteur
 from subventions.paiements import exports
-from subventions.paiements.models import Echeancier
+from subventions.paiements.models import Echeancier, ListePaiements
 from subventions.paiements.services import Criteres, PaiementRefuse, liste_creer
 from tests.factories import PorteurFactory
 from tests.paiements.aides import BIC_ETAT, IBAN_ETAT, IBAN_PORTEUR_2, acte, etat, finance
@@ -136,36 +137,136 @@ def test_downloading_again_gives_the_same_bytes(client, monde):
         assert hashlib.sha256(premiere).hexdigest() == document.sha256
 
 
+def _entete(**champs) -> exports.EnteteListe:
+    valeurs = {
+        "numero": "LP-1",
+        "cree_le": datetime.datetime(2025, 1, 2, 10, 0, tzinfo=datetime.UTC),
+        "date_execution": datetime.date(2025, 1, 2),
+        "debiteur_nom": "DDFIP",
+        "debiteur_iban": IBAN_ETAT,
+        "debiteur_bic": BIC_ETAT,
+    }
+    return exports.EnteteListe(**(valeurs | champs))
+
+
+def _ligne(**champs) -> exports.LigneExport:
+    valeurs = {
+        "reference": "ETAT-2015-0001-AV",
+        "financeur": "État",
+        "acte_numero": "ETAT-2015-0001",
+        "exercice": 2015,
+        "porteur": "Asso",
+        "siret": "",
+        "iban": "FR7630001007941234567890185",
+        "bic": "",
+        "nature": "Avance",
+        "montant": Decimal("10.00"),
+        "echeance": datetime.date(2025, 1, 2),
+        "engagement_juridique": "",
+        "centre_financier": "",
+        "domaine_fonctionnel": "",
+        "activite": "",
+    }
+    return exports.LigneExport(**(valeurs | champs))
+
+
 def test_sepa_checks_every_iban_and_bic_with_schwifty_first():
-    entete = exports.EnteteListe(
-        numero="LP-1",
-        cree_le=datetime.datetime(2025, 1, 2, 10, 0, tzinfo=datetime.UTC),
-        date_execution=datetime.date(2025, 1, 2),
-        debiteur_nom="DDFIP",
-        debiteur_iban=IBAN_ETAT,
-        debiteur_bic=BIC_ETAT,
-    )
-    ligne = exports.LigneExport(
-        reference="ETAT-2015-0001-AV",
-        financeur="État",
-        acte_numero="ETAT-2015-0001",
-        exercice=2015,
-        porteur="Asso",
-        siret="",
-        iban="FR7630001007941234567890186",
-        bic="",
-        nature="Avance",
-        montant=Decimal("10.00"),
-        echeance=datetime.date(2025, 1, 2),
-        engagement_juridique="",
-        centre_financier="",
-        domaine_fonctionnel="",
-        activite="",
-    )
     with pytest.raises(exports.ExportImpossible, match="IBAN invalide pour Asso"):
-        exports.sepa_liste(entete, [ligne])
+        exports.sepa_liste(_entete(), [_ligne(iban="FR7630001007941234567890186")])
     with pytest.raises(exports.ExportImpossible, match="BIC invalide"):
-        exports.sepa_liste(replace(entete, debiteur_bic="XXXX"), [])
+        exports.sepa_liste(_entete(debiteur_bic="XXXX"), [])
+
+
+def test_a_sepa_file_the_xsd_refuses_is_never_returned():
+    """The XSD check is strict: a name with no character of the SEPA set left (an empty <Nm>) or a negative amount
+    makes a document pain.001.001.03 refuses, and the writer says which payment instead of returning it."""
+    bonne = _ligne(reference="ETAT-2015-0001-AV")
+    with pytest.raises(exports.ExportImpossible, match="pour le paiement ETAT-2015-0002-AV : .*}Nm'.*minLength"):
+        exports.sepa_liste(_entete(), [bonne, _ligne(reference="ETAT-2015-0002-AV", porteur="جمعية الأمل")])
+    with pytest.raises(exports.ExportImpossible, match="pour le paiement ETAT-2015-0003-AV : .*}InstdAmt'"):
+        exports.sepa_liste(_entete(), [bonne, _ligne(reference="ETAT-2015-0003-AV", montant=Decimal("-20.00"))])
+    with pytest.raises(exports.ExportImpossible, match="schéma pain.001.001.03 : .*}MsgId'"):
+        exports.sepa_liste(_entete(numero=""), [bonne])
+
+
+def test_the_lxml_check_refuses_what_sepaxml_would_refuse():
+    valide = exports.sepa_liste(_entete(), [_ligne()])
+    exports.sepa_valider(valide)  # no error
+    abime = valide.replace(b"<IBAN>FR7630001007941234567890185</IBAN>", b"<IBAN>fr76 3000 1007</IBAN>")
+    with pytest.raises(exports.ExportImpossible, match="pour le paiement ETAT-2015-0001-AV : .*}IBAN'.*pattern"):
+        exports.sepa_valider(abime)
+    with pytest.raises(sepaxml.validation.ValidationError):
+        sepaxml.validation.try_valid_xml(abime, "pain.001.001.03")  # sepaxml's own (xmlschema) check agrees
+    sans_nombre = valide.replace(b"<NbOfTxs>1</NbOfTxs>", b"", 1)  # a required element of the group header
+    with pytest.raises(exports.ExportImpossible, match="schéma pain.001.001.03 : .*Expected is .*NbOfTxs"):
+        exports.sepa_valider(sans_nombre)
+    with pytest.raises(exports.ExportImpossible, match="illisible"):
+        exports.sepa_valider(valide[:-20])
+
+
+def test_sepa_export_does_not_run_sepaxmls_slow_xmlschema_check(monkeypatch):
+    """The validation is lxml's (libxml2, C) on sepaxml's XSD; sepaxml's export(validate=True) would run the
+    pure-Python xmlschema, 86 % of the export's time at 50 000 payments."""
+
+    def interdit(*args, **kwargs):
+        raise AssertionError("xmlschema validation called")
+
+    monkeypatch.setattr(sepaxml.shared, "try_valid_xml", interdit)
+    contenu = exports.sepa_liste(_entete(), [_ligne()])
+    etree.XMLSchema(etree.parse(str(XSD))).assertValid(etree.fromstring(contenu))
+
+
+def test_the_same_rows_give_the_same_bytes_in_every_format(monkeypatch):
+    """A file written again (a lost download, a second worker) is identical: no clock, no random id inside. The XLSX
+    zip entries and document properties carry the liste's date, not the time of writing."""
+    entete, lignes = _entete(), [_ligne(), _ligne(reference="ETAT-2015-0002-AV", montant=Decimal("20.50"))]
+    for ecrire in (exports.csv_liste, exports.xlsx_liste, exports.sepa_liste):
+        premier = ecrire(entete, lignes)
+        monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)  # 2033: what the writers must not use
+        assert ecrire(entete, lignes) == premier, ecrire.__name__
+        monkeypatch.undo()
+    archive = zipfile.ZipFile(io.BytesIO(exports.xlsx_liste(entete, lignes)))
+    assert {info.date_time for info in archive.infolist()} == {(2025, 1, 2, 10, 0, 0)}
+    assert b"<dcterms:modified" in archive.read("docProps/core.xml")
+    assert b"2025-01-02T10:00:00Z</dcterms:modified>" in archive.read("docProps/core.xml")
+
+
+def test_csv_is_encoded_row_by_row_to_the_same_bytes():
+    """Written through a text wrapper over a byte buffer: same bytes as encoding the whole text once (BOM first,
+    CRLF, quotes and line breaks inside a field)."""
+    lignes = [_ligne(porteur='Les "amis" ; du\nquartier — « Noailles »'), _ligne(porteur="Été", montant=Decimal("1"))]
+    brut = exports.csv_liste(_entete(), lignes)
+    texte = io.StringIO(newline="")
+    writer = csv.writer(texte, delimiter=";", lineterminator="\r\n")
+    writer.writerow(exports.COLONNES)
+    for ligne in lignes:
+        writer.writerow([*exports._valeurs(ligne)[:9], exports.montant_fr(ligne.montant), "02/01/2025",
+                         *exports._valeurs(ligne)[11:]])  # fmt: skip
+    assert brut == texte.getvalue().encode("utf-8-sig")
+    assert brut.count(b"\xef\xbb\xbf") == 1
+
+
+def test_xlsx_written_in_write_only_mode_keeps_its_layout():
+    lignes = [_ligne(), _ligne(reference="ETAT-2015-0002-AV", montant=Decimal("20.50"))]
+    feuille = load_workbook(io.BytesIO(exports.xlsx_liste(_entete(), lignes)))["Paiements"]
+    assert feuille.freeze_panes == "A2", "the header row stays visible"
+    assert feuille.column_dimensions["A"].width == len("Référence paiement") + 4
+    assert feuille.column_dimensions["D"].width == 12 and feuille.column_dimensions["C"].width == 30
+    rangees = list(feuille.iter_rows())
+    assert len(rangees) == 4
+    assert all(c.font.b for c in rangees[0]) and all(c.font.b for c in rangees[-1])
+    assert not any(c.font.b for c in rangees[1])
+    assert rangees[-1][exports.COLONNE_MONTANT].value == 30.5
+    assert rangees[-1][exports.COLONNE_MONTANT - 1].value == "2 paiement(s)"
+
+
+def test_a_porteur_name_outside_the_sepa_set_refuses_the_liste_and_marks_nothing():
+    financeur = etat()
+    objet = acte(financeur, "1000.00", porteur=PorteurFactory(nom="جمعية الأمل"))
+    with pytest.raises(PaiementRefuse, match=f"pour le paiement {objet.numero}-AV"):
+        liste_creer(criteres=Criteres(financeur=financeur), acteur=finance(financeur))
+    assert objet.echeancier.paiements.get(nature="avance").statut == "a_payer"
+    assert not ListePaiements.objects.exists()
 
 
 def test_an_invalid_debtor_account_refuses_the_liste_and_marks_nothing():

@@ -115,3 +115,16 @@ def test_a_rejection_needs_its_reason(monde):
     a = monde["refs"][0]
     rapport = _importer(monde, f"reference;date;statut\n{a};{timezone.localdate():%d/%m/%Y};rejete\n")
     assert not rapport.applique and rapport.lignes[0].message == "Motif du rejet absent."
+
+
+def test_a_binary_file_named_csv_is_refused_before_reading_and_nothing_is_recorded(client, monde):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    client.force_login(monde["user"])
+    classeur = SimpleUploadedFile("retour.csv", b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + b"\x00" * 64, "text/csv")
+    reponse = client.post(reverse("paiements:retour_importer"), {"fichier": classeur})
+    assert reponse.status_code == 200
+    assert "Ce fichier n&#x27;est pas un CSV (contenu binaire)" in reponse.content.decode()
+    assert RetourPaiements.objects.count() == 0
+    assert {recharger(avance(a)).statut for a in monde["actes"]} == {"exporte"}

@@ -74,21 +74,27 @@ def _cle_nom(nom: str) -> str:
     return " ".join(re.sub(r"[^A-Z0-9]", " ", sans_accent.upper()).split())
 
 
-def _nievre(connus: set[str]) -> dict:
-    """No SIRET in this file: a row imports when its beneficiary's name is a known porteur's and its amount is
-    digits (grouped by non-breaking spaces); "NC", "SEM", "ODHLM" or nothing are not amounts."""
+def _nievre(connus: set[str] = frozenset(), ambigus: set[str] = frozenset()) -> dict:
+    """No SIRET in this file: a row imports when its amount is digits (grouped by non-breaking spaces; "NC", "SEM",
+    "ODHLM" or nothing are not amounts) and its beneficiary's name is not shared by several porteurs (`ambigus`); it
+    goes to the porteur of that name when one is known (`connus`), otherwise to a porteur created without SIRET, one
+    per normalised name."""
     lignes = list(csv.DictReader(io.StringIO(NIEVRE.read_bytes().decode("latin-1"), newline=""), delimiter=","))
-    bonnes = []
-    for ligne in lignes:
-        chiffres = ligne["SUB_MONTANT"].replace("\xa0", "")
-        if chiffres.isdigit() and _cle_nom(ligne["ATTRIB_NOM"]) in connus:
-            bonnes.append((ligne["ATTRIB_NOM"], Decimal(chiffres)))
+    lisibles = [ligne for ligne in lignes if ligne["SUB_MONTANT"].replace("\xa0", "").isdigit()]
+    bonnes = [
+        (_cle_nom(ligne["ATTRIB_NOM"]), Decimal(ligne["SUB_MONTANT"].replace("\xa0", "")))
+        for ligne in lisibles
+        if _cle_nom(ligne["ATTRIB_NOM"]) not in ambigus
+    ]
     return {
         "lues": len(lignes),
         "importees": len(bonnes),
-        "porteurs": len({_cle_nom(nom) for nom, _m in bonnes}),
+        "crees": len({nom for nom, _m in bonnes if nom not in connus}),
+        "rapproches": len({nom for nom, _m in bonnes if nom in connus}),
         "total": sum((m for _n, m in bonnes), Decimal("0")),
-        "montants_illisibles": sum(1 for ligne in lignes if not ligne["SUB_MONTANT"].replace("\xa0", "").isdigit()),
+        "total_connus": sum((m for nom, m in bonnes if nom in connus), Decimal("0")),
+        "ambigues": len(lisibles) - len(bonnes),
+        "montants_illisibles": len(lignes) - len(lisibles),
     }
 
 
@@ -127,31 +133,129 @@ def test_haute_garonne_imports_with_its_report(tmp_path):
     assert roques_2015.executoire_le.date() == datetime.date(2015, 1, 20)
 
 
-def test_nievre_imports_the_rows_of_known_porteurs_and_says_why_not_the_others():
-    """The Nièvre's file has no SIRET at all: rows are matched by name to porteurs already registered (the importer
-    creates none without a valid SIRET); the others are listed with the reason."""
-    for nom in ("UFOLEP", "SECOURS POPULAIRE FRANCAIS", "Restaurants du Cœur de la Nièvre",
-                "mission locale nevers sud nivernais", "Association Prévention Routière"):  # fmt: skip
-        PorteurFactory(nom=nom)
-    connus = {_cle_nom(p.nom) for p in Porteur.objects.all()}
-    attendu = _nievre(connus)
-    resultat = services.subventions_importer(contenu=NIEVRE.read_bytes(), nom_fichier=NIEVRE.name)
-    assert (resultat.lignes_lues, resultat.lignes_importees) == (attendu["lues"], attendu["importees"]) == (97, 4)
-    assert resultat.porteurs_rapproches_nom == attendu["porteurs"] and resultat.porteurs_crees == 0
-    assert resultat.montant_importe == attendu["total"]
-    assert resultat.format == "CSV (Windows-1252, séparateur virgule)"
-    motifs = {r["ligne"]: r["motif"] for r in resultat.rejets}
-    assert len(motifs) == 97 - 4
-    assert motifs[8] == "Montant illisible « NC »."  # the Prévention routière is known, but "NC" is no amount
-    assert motifs[2].startswith("Sans SIRET valide, « AGORA » ne correspond à aucun porteur connu")
-    assert (
-        sum(1 for m in motifs.values() if m.startswith(("Montant illisible", "Montant absent")))
-        == attendu["montants_illisibles"]
+def _nievre_connus() -> tuple[Porteur, set[str], set[str]]:
+    """UFOLEP is registered with its SIRET; two porteurs are named "Secours populaire français" (one imported earlier
+    without SIRET): a row with that name is ambiguous."""
+    ufolep = PorteurFactory(nom="Ufolep")
+    PorteurFactory(nom="SECOURS POPULAIRE FRANCAIS")
+    PorteurFactory(nom="Secours populaire français", siret="", rna="")
+    return ufolep, {_cle_nom("UFOLEP")}, {_cle_nom("SECOURS POPULAIRE FRANCAIS")}
+
+
+def test_nievre_creates_the_porteurs_it_cannot_match_without_siret(tmp_path):
+    """The Nièvre's file has no SIRET at all: each row goes to the porteur of its name, created without SIRET (one per
+    name) when none is known; a name two porteurs share is rejected; unreadable amounts are rejected."""
+    ufolep, connus, ambigus = _nievre_connus()
+    attendu = _nievre(connus, ambigus)
+    assert (attendu["lues"], attendu["importees"], attendu["ambigues"], attendu["montants_illisibles"]) == (
+        97,
+        89,
+        1,
+        7,
     )
+    rapport_json = tmp_path / "rapport.json"
+    sortie = _importer(NIEVRE, "--report", str(rapport_json))
+    rapport = json.loads(rapport_json.read_text(encoding="utf-8"))
+    assert (rapport["lignes_lues"], rapport["lignes_importees"]) == (attendu["lues"], attendu["importees"])
+    assert rapport["porteurs_crees"] == rapport["porteurs_crees_sans_siret"] == attendu["crees"] == 88
+    assert rapport["porteurs_rapproches_nom"] == attendu["rapproches"] == 1
+    assert Decimal(rapport["montant_importe"]) == attendu["total"]
+    assert rapport["format"] == "CSV (Windows-1252, séparateur virgule)"
+    assert f"Porteurs créés sans SIRET : {attendu['crees']}" in sortie
+    # One porteur per name, without SIRET nor SIREN; the two that existed are untouched.
+    assert Porteur.objects.filter(siret="", siren="").count() == attendu["crees"] + 1
+    assert Porteur.objects.count() == attendu["crees"] + 3
+    assert LigneFinancement.objects.filter(demande__porteur=ufolep).count() == 1
+    motifs = {r["ligne"]: r["motif"] for r in rapport["rejets"]}
+    assert len(motifs) == attendu["ambigues"] + attendu["montants_illisibles"]
+    assert motifs[8] == "Montant illisible « NC »."
+    (ambigu,) = [m for m in motifs.values() if "porteurs portent le nom" in m]
+    assert ambigu.startswith("Sans SIRET valide, et 2 porteurs portent le nom « Secours Populaire Français »")
+    avertissements = {}
+    for a in rapport["avertissements"]:
+        avertissements.setdefault(a["ligne"], []).append(a["message"])
+    assert "Porteur « AGORA » créé sans SIRET : SIRET à compléter" in " ".join(avertissements[2])
+    a_completer = [n for n, messages in avertissements.items() if any("créé sans SIRET" in m for m in messages)]
+    assert len(a_completer) == attendu["importees"] - attendu["rapproches"]
     # The Département is created from the file: a SIREN is not a SIRET, which the report says.
     departement = Financeur.objects.get()
     assert (departement.type, departement.siret) == ("departement", "")
-    assert any("SIREN (9 chiffres)" in a["message"] for a in resultat.avertissements)
+    assert any("SIREN (9 chiffres)" in a["message"] for a in rapport["avertissements"])
+
+
+def test_nievre_imported_again_creates_nothing():
+    _nievre_connus()
+    premier = services.subventions_importer(contenu=NIEVRE.read_bytes(), nom_fichier=NIEVRE.name)
+    avant = _etat_base()
+    second = services.subventions_importer(contenu=NIEVRE.read_bytes(), nom_fichier=NIEVRE.name)
+    assert (second.lignes_importees, second.lignes_deja_importees) == (0, premier.lignes_importees)
+    assert (second.porteurs_crees, second.porteurs_crees_sans_siret) == (0, 0)
+    apres = _etat_base()
+    assert {k: v for k, v in apres.items() if k != "ImportSubventions"} == {
+        k: v for k, v in avant.items() if k != "ImportSubventions"
+    }
+
+
+def test_nievre_round_trip_publishes_only_the_rows_whose_porteur_has_a_siret(tmp_path):
+    """After the import the Département's SIRET is filled in (the report asks for it). The SCDL export then holds
+    the rows whose porteur has a SIRET — here UFOLEP's, registered beforehand: the file itself gives none — and lists
+    the others' documents as left out; completing a porteur's SIRET brings its row in."""
+    _ufolep, connus, ambigus = _nievre_connus()
+    attendu = _nievre(connus, ambigus)
+    _importer(NIEVRE)
+    departement = Financeur.objects.get()
+    departement.siret = siret_valide(58)
+    departement.save()
+    descripteur = schema_scdl()
+
+    def exporter(nom: str) -> tuple[list[dict], str]:
+        chemin, sortie = tmp_path / nom, io.StringIO()
+        call_command("export_scdl", "--financeur", departement.code, "--annee", "2016", "--out", str(chemin),
+                     stdout=sortie)  # fmt: skip
+        rapport = Resource(path=chemin.name, basepath=str(tmp_path), schema=Schema.from_descriptor(descripteur))
+        resultat = rapport.validate()
+        assert resultat.valid, resultat.flatten(["rowNumber", "fieldName", "type", "note"])
+        with chemin.open(encoding="utf-8", newline="") as fichier:
+            lignes = list(csv.DictReader(fichier))
+        assert verifications_schema(lignes, descripteur) == []
+        return lignes, sortie.getvalue()
+
+    lignes, sortie = exporter("avant.csv")
+    assert sum((Decimal(ligne["montant"]) for ligne in lignes), Decimal("0")) == attendu["total_connus"] > 0
+    assert [ligne["nomBeneficiaire"] for ligne in lignes] == ["Ufolep"]
+    sans_siret = ActeAttribution.objects.filter(porteur__siret="")
+    assert sans_siret.count() == attendu["crees"]
+    assert f"{attendu['crees']} lignes écartées : bénéficiaire sans SIRET (" in sortie
+    assert all(numero in sortie for numero in sans_siret.values_list("numero", flat=True))
+    # The SIRET of AGORA is completed: its subsidy is published at the next export.
+    agora = Porteur.objects.get(nom="AGORA")
+    agora.siret = siret_valide(4242)
+    agora.save()
+    lignes, sortie = exporter("apres.csv")
+    montant_agora = ActeAttribution.objects.get(porteur=agora).montant_total
+    assert (
+        sum((Decimal(ligne["montant"]) for ligne in lignes), Decimal("0")) == attendu["total_connus"] + montant_agora
+    )
+    assert f"{attendu['crees'] - 1} lignes écartées" in sortie
+    assert {ligne["idBeneficiaire"] for ligne in lignes} == {_ufolep.siret, agora.siret}
+
+
+def test_a_malformed_siret_is_not_trusted_and_its_row_creates_the_porteur_by_name():
+    contenu = (
+        b"nomAttribuant;idAttribuant;dateConvention;nomBeneficiaire;idBeneficiaire;objet;montant\n"
+        b"Ville;21310458100011;2017-04-13;Judo club;3.12345678E+13;Tatamis;500\n"
+        b"Ville;21310458100011;2017-05-13;JUDO-CLUB;;Kimonos;250\n"
+    )
+    rapport = services.subventions_importer(contenu=contenu, nom_fichier="x.csv")
+    assert (rapport.lignes_importees, rapport.porteurs_crees, rapport.porteurs_crees_sans_siret) == (2, 1, 1)
+    cree = Porteur.objects.get()
+    assert (cree.nom, cree.siret) == ("Judo club", "")
+    messages = {a["ligne"]: [] for a in rapport.avertissements}
+    for a in rapport.avertissements:
+        messages[a["ligne"]].append(a["message"])
+    assert any("écrit comme un nombre à virgule" in m for m in messages[2])
+    assert all(any("créé sans SIRET : SIRET à compléter" in m for m in messages[n]) for n in (2, 3))
+    assert ActeAttribution.objects.get().montant_total == Decimal("750.00")
 
 
 def test_round_trip_import_scdl_export_same_total(tmp_path):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,11 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from frictionless import Resource, Schema
 
+from associations.models import Porteur
 from subventions.comptes.enums import Role
 from subventions.conventions.models import ActeAttribution
+from subventions.demandes.enums import NatureAide
+from subventions.demandes.models import Demande
 from subventions.pilotage import scdl
 from tests.factories import FinanceurFactory, agent
 from tests.pilotage.aides import DONNEES, SCHEMA, monde_pilotage, programme, schema_scdl
@@ -131,24 +133,66 @@ def test_the_download_streams_the_same_file_for_the_financeur_s_staff_only(clien
     assert reponse.streaming and reponse["Content-Type"] == "text/csv; charset=utf-8"
     assert reponse["Content-Disposition"] == f'attachment; filename="{monde.etat.siret[:9]}_subventions_2015.csv"'
     assert b"".join(reponse.streaming_content) == chemin.read_bytes()
+    assert reponse["X-SCDL-Lignes-Ecartees"] == "0"
+    Porteur.objects.filter(pk=monde.porteurs[0].pk).update(siret="", siren="")
+    reponse = client.get(reverse("pilotage:scdl"), {"financeur": monde.etat.pk, "annee": 2015})
+    assert reponse["X-SCDL-Lignes-Ecartees"] == "1"
     client.force_login(agent(Role.SIGNATAIRE, financeurs=[monde.ville]))
     assert client.get(reverse("pilotage:scdl"), {"financeur": monde.etat.pk, "annee": 2015}).status_code == 404
 
 
 @pytest.mark.django_db
-def test_rows_are_read_by_chunks(django_assert_num_queries):
-    """Memory stays bounded: one query for the documents, one for the actions of each chunk."""
+def test_rows_are_streamed_by_three_queries_whatever_their_number(django_assert_num_queries):
+    """Memory stays bounded and the cost flat: the documents, their actions (with their charges) and their payments,
+    each read through a cursor in the file's order and merged — three queries however many rows and chunks."""
     monde = monde_pilotage(copies=5)
     actes = scdl.actes_scdl(financeur=monde.etat, annee=2015)
     assert actes.count() == 5
-    with django_assert_num_queries(1 + math.ceil(5 / 2)):
+    with django_assert_num_queries(3):
         lignes = list(scdl.lignes_scdl(actes, taille=2))
-    assert len(lignes) == 5
     programme(monde)
-    with django_assert_num_queries(1 + math.ceil(6 / 2)):
-        assert len(list(scdl.lignes_scdl(scdl.actes_scdl(financeur=monde.etat, annee=2015), taille=2))) == 6
+    with django_assert_num_queries(3):
+        plus = list(scdl.lignes_scdl(scdl.actes_scdl(financeur=monde.etat, annee=2015), taille=2))
+    assert len(lignes) == 5 and len(plus) == 6
+    # Chunks change nothing to the rows (merge of the three streams at chunk boundaries).
+    assert plus == list(scdl.lignes_scdl(scdl.actes_scdl(financeur=monde.etat, annee=2015), taille=1000))
+    assert len({ligne[3] for ligne in plus}) == 6 and {ligne[14] for ligne in plus} == {"0.40"}
+    assert {(ligne[10], ligne[11]) for ligne in plus} == {("échelonné", "2015-07-20/2016-06-30")}
 
 
 def test_schema_file_is_the_one_the_export_follows():
     assert SCHEMA.exists()
     assert scdl.NUMERAIRE in schema_scdl()["fields"][9]["constraints"]["enum"]
+
+
+@pytest.mark.django_db
+def test_a_porteur_without_siret_is_left_out_and_reported(tmp_path, capsys):
+    """idBeneficiaire may stay empty only for an aid en nature to an association with an RNA (the schema): the
+    documents of a porteur without SIRET are otherwise left out of the file, counted and listed by number."""
+    monde = monde_pilotage()
+    porteur = monde.porteurs[0]
+    Porteur.objects.filter(pk=porteur.pk).update(siret="", siren="")
+    acte = ActeAttribution.objects.get(financeur=monde.etat, porteur=porteur)
+    assert scdl.ecartes(financeur=monde.etat, annee=2015) == [acte.numero]
+    actes = scdl.actes_scdl(financeur=monde.etat, annee=2015)
+    assert scdl.resume(actes)["n"] == 0 and list(scdl.lignes_scdl(actes)) == []
+    chemin, sortie = tmp_path / "etat.csv", io.StringIO()
+    call_command("export_scdl", "--financeur", "etat", "--annee", "2015", "--out", str(chemin), stdout=sortie)
+    assert f"1 lignes écartées : bénéficiaire sans SIRET ({acte.numero})" in sortie.getvalue()
+    assert "0 ligne(s) SCDL" in sortie.getvalue()
+    assert chemin.read_bytes() == (",".join(scdl.COLONNES) + "\r\n").encode()
+    assert _valider(chemin) == ([], [])
+    # On stdout the file stays clean: the count goes to stderr.
+    call_command("export_scdl", "--financeur", "etat", "--annee", "2015", "--out", "-")
+    capture = capsys.readouterr()
+    assert capture.out == ",".join(scdl.COLONNES) + "\r\n" and "1 lignes écartées" in capture.err
+    # The same actions given en nature to an association with an RNA: published with its RNA and no SIRET.
+    Demande.objects.filter(lignes_financement__acte_ligne__acte=acte).update(nature=NatureAide.EN_NATURE)
+    assert scdl.ecartes(financeur=monde.etat, annee=2015) == []
+    call_command("export_scdl", "--financeur", "etat", "--annee", "2015", "--out", str(chemin), stdout=io.StringIO())
+    assert _valider(chemin) == ([], [])
+    (ligne,) = csv.DictReader(io.StringIO(chemin.read_text(encoding="utf-8"), newline=""))
+    assert (ligne["idBeneficiaire"], ligne["rnaBeneficiaire"], ligne["nature"]) == ("", porteur.rna, "aide en nature")
+    # Without an RNA either, it is left out again.
+    Porteur.objects.filter(pk=porteur.pk).update(rna="")
+    assert scdl.ecartes(financeur=monde.etat, annee=2015) == [acte.numero]

@@ -18,8 +18,10 @@ class Command(BaseCommand):
         "--annee, devenu exécutoire (signé, notifié, ou soldé depuis ; les documents résiliés ou pas encore signés "
         "ne sont pas publiés). Colonnes, ordre, formats et valeurs du schéma officiel : UTF-8, séparateur virgule, "
         "dates AAAA-MM-JJ, décimales avec un point ; idAttribuant est le SIRET du financeur (obligatoire), "
-        "idBeneficiaire celui du porteur ; pourcentageSubvention la part du budget des actions (charges hors "
-        "contributions en nature) que finance la subvention ; conditionsVersement et datesPeriodeVersement viennent "
+        "idBeneficiaire celui du porteur (les documents d'un porteur sans SIRET sont écartés et listés, sauf une "
+        "aide en nature à une association identifiée par son RNA) ; pourcentageSubvention la part du budget des "
+        "actions (charges hors contributions en nature) que finance la subvention ; conditionsVersement et "
+        "datesPeriodeVersement viennent "
         "de l'échéancier."
     )
 
@@ -37,10 +39,14 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         actes = scdl.actes_scdl(financeur=financeur, annee=annee)
         resume = scdl.resume(actes)
+        ecartes = scdl.ecartes(financeur=financeur, annee=annee)
         morceaux = scdl.csv_scdl(scdl.lignes_scdl(actes))
         if out == "-":
             for morceau in morceaux:
                 sys.stdout.write(morceau)
+            # The file goes to stdout: what was left out goes to stderr, so that the CSV stays valid.
+            if ecartes:
+                self.stderr.write(self._ecartes(ecartes))
             return
         try:
             with open(out, "w", encoding="utf-8", newline="") as fichier:
@@ -51,4 +57,13 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{out} : {resume['n']} ligne(s) SCDL v{scdl.VERSION} pour {financeur.nom}, exercice {annee} "
             f"(montant total {formater_montant(resume['total'] or 0)})."
+        )
+        if ecartes:
+            self.stdout.write(self._ecartes(ecartes))
+
+    @staticmethod
+    def _ecartes(numeros: list[str]) -> str:
+        return (
+            f"{len(numeros)} lignes écartées : bénéficiaire sans SIRET ({', '.join(numeros)}). Complétez le SIRET "
+            "de ces porteurs puis exportez à nouveau."
         )

@@ -18,10 +18,11 @@ class Command(BaseCommand):
         "(séparateur point-virgule, virgule ou tabulation ; UTF-8 avec ou sans BOM, Windows-1252, latin-1) ou XLSX, "
         "en colonnes SCDL (toute version) ou dans l'ancienne disposition COLL_/ATTRIB_/SUB_. Montants en notation "
         "française ou anglaise. Chaque ligne devient une action validée de la campagne historique de son année, avec "
-        "son montant accordé ; le porteur est retrouvé par SIRET valide puis par nom, ou créé (SIRET valide exigé) ; "
-        "puis les conventions et arrêtés sont bâtis selon la règle de regroupement habituelle, enregistrés comme "
-        "exécutoires à la date de la convention et clos (soldés : ni document, ni échéancier, ni compte-rendu, ni "
-        "rappel). Tout se fait en une transaction ; une ligne déjà importée ne "
+        "son montant accordé ; le porteur est retrouvé par SIRET valide puis par nom, ou créé (sans SIRET quand le "
+        "fichier n'en donne pas de valide : le rapport le signale, SIRET à compléter) ; puis les conventions et "
+        "arrêtés sont bâtis selon la règle de regroupement habituelle, enregistrés comme exécutoires à la date de la "
+        "convention et clos (soldés : ni document, ni échéancier, ni compte-rendu, ni rappel). Tout se fait en une "
+        "transaction ; une ligne déjà importée ne "
         "l'est pas deux fois ; un fichier illisible ne change rien."
     )
 

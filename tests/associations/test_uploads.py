@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.utils import translation
 
 from associations import uploads
 from tests.associations.factories import jpeg_minimal, pdf_chiffre, pdf_sans_page, png_minimal
@@ -133,7 +134,8 @@ def test_a_file_over_the_size_limit_is_refused_before_being_parsed(monkeypatch):
         raise AssertionError("le PDF n'aurait pas dû être lu")
 
     monkeypatch.setattr(uploads, "verifier_pdf", jamais)
-    with pytest.raises(ValidationError, match="au-delà de la limite de 1,0") as erreur:
+    # The sizes are written in the user's language (a test before this one may have left another one active).
+    with translation.override("fr"), pytest.raises(ValidationError, match="au-delà de la limite de 1,0") as erreur:
         uploads.fichier_verifier(ContentFile(b"%PDF-1.7" + b" " * 2048, name="x.pdf"), taille_maximale=1024)
     assert erreur.value.code == "fichier_trop_gros"
 

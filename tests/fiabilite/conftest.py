@@ -80,12 +80,19 @@ def redis_partage(worker_id):
 def broker(url: str):
     """This process' Celery app publishes to `url` for the duration (the worker subprocess consumes there)."""
     conf = celery_app.conf
+    # Celery reads the CELERY_BROKER_URL environment variable before its setting (CI sets it): override both.
+    env_avant = os.environ.get("CELERY_BROKER_URL")
+    os.environ["CELERY_BROKER_URL"] = url
     avant = conf.broker_url, conf.broker_transport_options, conf.task_always_eager
     conf.broker_url, conf.broker_transport_options, conf.task_always_eager = url, {}, False
     celery_app._pool, celery_app.amqp._producer_pool = None, None
     try:
         yield
     finally:
+        if env_avant is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = env_avant
         conf.broker_url, conf.broker_transport_options, conf.task_always_eager = avant
         celery_app._pool, celery_app.amqp._producer_pool = None, None
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -42,6 +43,7 @@ HOTE = "127.0.0.1"
 WORKERS = 2 * (os.cpu_count() or 2)
 DELAI_REQUETE = 180.0  # seconds: a request slower than this counts as an error (the burst stays bounded)
 P99_CIBLE_MS = 2000.0
+NICE_WORKER = 10
 MARQUE = "RUSH "  # the child's result lines
 
 
@@ -111,6 +113,12 @@ def run(
     report.fact(
         f"rush.errors: {r['errors']} of {r['requests']} requests" + (f" ({r['error_kinds']})" if r["errors"] else "")
     )
+    rec = r.get("recepisses")
+    if rec:
+        report.fact(
+            f"rush.recepisses: {rec['n']} of {rec['attendus']} rendered by the Celery worker, the last "
+            f"{rec['apres_s']:.1f} s after the last burst ended; worker CPU {rec['cpu_ms']:.0f} ms per récépissé"
+        )
     verif = r["check"]
     report.fact(
         f"rush.exactly_once: {'ok' if verif['ok'] else 'FAILED'} — {verif['posted']} demandes posted, "
@@ -155,21 +163,47 @@ def _port_libre() -> int:
         return s.getsockname()[1]
 
 
-def _environnement(var_dir: str, url: str) -> dict[str, str]:
+def _environnement(var_dir: str, url: str, broker: str = "filesystem://") -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="subventions.settings",
         DATABASE_URL=url,
         SUBVENTIONS_VAR_DIR=var_dir,
-        SUBVENTIONS_PROFILE="development",
+        SUBVENTIONS_PROFILE="development",  # plain HTTP on loopback; the rest as in production (DEBUG off)
         DJANGO_DEBUG="0",
-        CELERY_BROKER_URL="filesystem://",  # queued in the temporary folder; no worker runs
+        CELERY_BROKER_URL=broker,
         CELERY_TASK_ALWAYS_EAGER="0",
         EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
     )
+    # Persistent database connections, the production profile's default (settings.py), unless the caller chose.
+    env.setdefault("DATABASE_CONN_MAX_AGE", "60")
     env.pop("CACHE_URL", None)
     env["PYTHONPATH"] = str(ROOT)
     return env
+
+
+def _broker_redis() -> tuple[str, int] | None:
+    """An empty Redis database on 127.0.0.1:6379 for this run's queue (the production broker), or None when
+    Redis does not answer (the run then uses the filesystem broker in its temporary folder)."""
+    try:
+        import redis
+    except ImportError:
+        return None
+    try:
+        for numero in range(1 + os.getpid() % 15, 16):
+            client = redis.Redis(host=HOTE, port=6379, db=numero, socket_connect_timeout=1)
+            if client.dbsize() == 0:
+                return f"redis://{HOTE}:6379/{numero}", numero
+    except redis.RedisError:
+        return None
+    return None
+
+
+def _vider_redis(numero: int) -> None:
+    import redis
+
+    with contextlib.suppress(redis.RedisError):
+        redis.Redis(host=HOTE, port=6379, db=numero, socket_connect_timeout=1).flushdb()
 
 
 def _preparer(users: int, par_user: int, prefixe: str = "rush") -> dict:
@@ -515,6 +549,51 @@ def _cpu_workers(maitre: int) -> float:
     return total / tick
 
 
+def _cpu_arbre(racine: int) -> float:
+    """CPU seconds used so far by a process and its children (the Celery worker and its pool process)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    temps: dict[int, int] = {}
+    for entree in os.listdir("/proc"):
+        if not entree.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entree}/stat") as f:
+                champs = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entree)] = int(champs[1])
+        temps[int(entree)] = int(champs[11]) + int(champs[12])
+    arbre = {racine}
+    for _ in range(4):  # nice → celery → pool process: a few levels at most
+        arbre |= {pid for pid, ppid in parents.items() if ppid in arbre}
+    return sum(temps.get(pid, 0) for pid in arbre) / tick
+
+
+def _attendre_recepisses(ids: list[int], depuis: float, delai: float = 300) -> dict:
+    """Wait (bounded) until the worker has rendered every deposited demande's récépissé; how long after the last
+    burst it took."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from subventions.demandes.models import Demande
+    from workflows.models import Document
+
+    ct = ContentType.objects.get_for_model(Demande)
+    deposes = set(Demande.objects.filter(pk__in=ids).exclude(numero="").values_list("pk", flat=True))
+    fin = time.monotonic() + delai
+    faits: set[int] = set()
+    while time.monotonic() < fin:
+        faits = set(
+            Document.objects.filter(content_type=ct, object_id__in=deposes, nature="recepisse").values_list(
+                "object_id", flat=True
+            )
+        )
+        if faits >= deposes:
+            break
+        time.sleep(0.5)
+    return {"n": len(faits), "attendus": len(deposes), "apres_s": time.perf_counter() - depuis}
+
+
 def _arreter(gunicorn: subprocess.Popen) -> None:
     gunicorn.send_signal(signal.SIGTERM)  # graceful: the workers finish their requests (--graceful-timeout)
     try:
@@ -528,10 +607,12 @@ def _enfant(users: int, rounds: int, keep: bool, migrer: bool) -> int:
     nom = f"bench_rush_{os.getpid()}"
     url, url_maintenance = _url_base(nom)
     var_dir = tempfile.mkdtemp(prefix="subventions-rush-")
-    env = _environnement(var_dir, url)
+    redis_choisi = _broker_redis()
+    env = _environnement(var_dir, url, redis_choisi[0] if redis_choisi else "filesystem://")
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     gunicorn = None
+    worker = None
     cree = False
     try:
         debut = time.perf_counter()
@@ -575,6 +656,31 @@ def _enfant(users: int, rounds: int, keep: bool, migrer: bool) -> int:
         )
         connection.close()
 
+        # The task queue's worker (récépissés, notices), niced below the web workers: the web answers first, the
+        # background work uses what is left of the 2 cores (in production it runs on a machine of its own).
+        worker = subprocess.Popen(
+            [
+                "nice",
+                f"-n{NICE_WORKER}",
+                str(Path(sys.executable).parent / "celery"),
+                "-A",
+                "subventions",
+                "worker",
+                "--concurrency=1",
+                "--quiet",
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        print(
+            f"celery worker: 1 process at nice {NICE_WORKER}, broker "
+            + (redis_choisi[0] if redis_choisi else "filesystem:// (Redis did not answer)"),
+            flush=True,
+        )
         port = _port_libre()
         gunicorn = subprocess.Popen(
             [
@@ -598,10 +704,19 @@ def _enfant(users: int, rounds: int, keep: bool, migrer: bool) -> int:
             + ("(a new PostgreSQL connection per request, the default)" if age == "0" else "(persistent connections)"),
             flush=True,
         )
+        cpu_worker_avant = _cpu_arbre(worker.pid)
         resultat = asyncio.run(_rush(port, prep, users, rounds, gunicorn.pid))
+        fin_rafales = time.perf_counter()
         # A graceful stop lets gunicorn finish what a client gave up on: the check then sees every request's effect.
         _arreter(gunicorn)
         gunicorn = None
+        postes = [pk for tour in [*prep["tours"][:rounds], prep["tours"][rounds]] for pk in tour]
+        resultat["recepisses"] = _attendre_recepisses(postes, fin_rafales)
+        resultat["recepisses"]["cpu_ms"] = (
+            (_cpu_arbre(worker.pid) - cpu_worker_avant) * 1000 / max(1, resultat["recepisses"]["n"])
+        )
+        _arreter(worker)
+        worker = None
         resultat["check"] = _verifier([*prep["tours"][:rounds], prep["tours"][rounds]], numero_avant, prep["campagne"])
         resultat.update(users=users, rounds=rounds)
         print(MARQUE + json.dumps(resultat), flush=True)
@@ -609,6 +724,10 @@ def _enfant(users: int, rounds: int, keep: bool, migrer: bool) -> int:
     finally:
         if gunicorn is not None:
             _arreter(gunicorn)
+        if worker is not None:
+            _arreter(worker)
+        if redis_choisi and not keep:
+            _vider_redis(redis_choisi[1])
         if keep:
             print(f"kept: {var_dir} and database {nom}", flush=True)
         else:

@@ -32,6 +32,7 @@ def transition_appliquer(
     apres: Callable[[models.Model], None] | None = None,
     verifier_permission: bool = True,
     version: int | None = None,
+    depuis: models.QuerySet | None = None,
 ) -> models.Model:
     """Take `transition` on `obj` for `acteur`, atomically. Returns the locked, saved instance.
 
@@ -40,10 +41,15 @@ def transition_appliquer(
     `avant(obj)` runs on the locked row before the transition (checks that need fresh data), `apres(obj)` after the
     save, in the same transaction (writes that belong with the change). Side effects outside the database must be
     scheduled by the caller with `transaction.on_commit`.
+    `depuis`, a queryset of the model with `select_related` / `prefetch_related`, loads the locked row with what
+    `avant` and `apres` read (only the object's own row is locked).
     """
     champ = _nom_champ_etat(obj)
     with transaction.atomic():
-        verrouille = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+        if depuis is None:
+            verrouille = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+        else:
+            verrouille = depuis.select_for_update(of=("self",)).get(pk=obj.pk)
         if getattr(obj, champ) != getattr(verrouille, champ) or (
             version is not None and getattr(verrouille, "version", version) != version
         ):

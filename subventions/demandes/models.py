@@ -142,7 +142,13 @@ class Demande(ConcurrentTransitionMixin, models.Model):
                 fields=["campagne", "numero"], condition=~models.Q(numero=""), name="demande_numero_unique"
             ),
         ]
-        indexes = [models.Index(fields=["campagne", "statut"]), models.Index(fields=["porteur", "statut"])]
+        indexes = [
+            models.Index(fields=["campagne", "statut"]),
+            models.Index(fields=["porteur", "statut"]),
+            # The instructeurs' queue in its default order (latest deposits first, read backwards): its first page
+            # without sorting the whole scope.
+            models.Index(fields=["depose_le", "id"], name="demande_depot_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.numero or 'Brouillon'} — {self.intitule}"
@@ -317,9 +323,15 @@ class Demande(ConcurrentTransitionMixin, models.Model):
             for row in self.lignes_budget.values("sens").annotate(total=Sum("montant")).order_by()
         }
         demande = self.lignes_financement.aggregate(total=Sum("montant_demande"))["total"] or ZERO
-        charges = lignes.get("charge", ZERO)
-        produits = lignes.get("produit", ZERO) + demande
-        return {"charges": charges, "produits": produits, "demande": demande, "ecart": charges - produits}
+        return totaux_budget(lignes, demande)
+
+
+def totaux_budget(sommes_par_sens: dict[str, Decimal], demande: Decimal) -> dict[str, Decimal]:
+    """Charges, produits (the amounts asked of the financeurs, line 74, included), amount asked and the gap, from
+    the budget lines summed by sens and the total asked."""
+    charges = sommes_par_sens.get("charge", ZERO)
+    produits = sommes_par_sens.get("produit", ZERO) + demande
+    return {"charges": charges, "produits": produits, "demande": demande, "ecart": charges - produits}
 
 
 class LigneBudget(models.Model):

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import F, Prefetch
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -16,8 +17,15 @@ from django.utils.translation import gettext as _
 from associations.enums import RoleMembre
 from associations.models import Porteur
 from subventions.campagnes.models import Campagne
-from subventions.demandes.etapes import demande_manques
-from subventions.demandes.models import CompteurDossiers, Demande, Indicateur, LigneBudget, LigneFinancement
+from subventions.demandes.etapes import demande_manques, relation_lue
+from subventions.demandes.models import (
+    CompteurDossiers,
+    Demande,
+    Indicateur,
+    LigneBudget,
+    LigneFinancement,
+    PieceDemande,
+)
 from workflows.transitions import TransitionRefusee, transition_appliquer
 
 ROLES_EDITION = (RoleMembre.REPRESENTANT_LEGAL, RoleMembre.GESTIONNAIRE)
@@ -107,16 +115,20 @@ def demande_renouveler(*, origine: Demande, campagne: Campagne, user) -> Demande
 
 
 def numero_attribuer(campagne: Campagne) -> str:
-    """Next dossier number of the campagne (e.g. 2015-000123), under a row lock: no gap on commit, no duplicate."""
-    try:
-        with transaction.atomic():
-            CompteurDossiers.objects.get_or_create(campagne=campagne)
-    except IntegrityError:
-        pass  # created meanwhile by a concurrent deposit
-    compteur = CompteurDossiers.objects.select_for_update().get(campagne=campagne)
-    compteur.dernier += 1
-    compteur.save(update_fields=["dernier"])
-    return f"{campagne.exercice}-{compteur.dernier:06d}"
+    """Next dossier number of the campagne (e.g. 2015-000123), under a row lock: no gap on commit, no duplicate.
+
+    One UPDATE increments the counter and locks its row until the caller's commit (then one read of the value);
+    the row is created by the first deposit of the campagne."""
+    compteurs = CompteurDossiers.objects.filter(campagne=campagne)
+    if not compteurs.update(dernier=F("dernier") + 1):
+        try:
+            with transaction.atomic():
+                CompteurDossiers.objects.create(campagne=campagne)
+        except IntegrityError:
+            pass  # created meanwhile by a concurrent deposit
+        compteurs.update(dernier=F("dernier") + 1)
+    dernier = compteurs.values_list("dernier", flat=True).get()
+    return f"{campagne.exercice}-{dernier:06d}"
 
 
 def identification_porteur(porteur: Porteur) -> dict:
@@ -133,47 +145,56 @@ def identification_porteur(porteur: Porteur) -> dict:
     return data
 
 
+CHAMPS_ACTION_DOSSIER = (
+    "intitule", "objectifs_action", "description", "public_nombre", "public_part_qpv", "lieu", "date_debut",
+    "date_fin", "nature", "type_demande", "objet", "duree",
+)  # fmt: skip
+
+
 def contenu_dossier(demande: Demande) -> dict:
     """The filed content as plain JSON values: fingerprinted at deposit and kept in the history of each deposit."""
+    # Read through the prefetch cache when there is one (the deposit loads every relation once for the completeness
+    # check, this snapshot and the notice).
+    return contenu_dossier_de(
+        demande,
+        exercice=demande.campagne.exercice,
+        qpvs=[q.code for q in demande.qpvs.all()],
+        objectifs=[o.code for o in demande.objectifs.all()],
+        indicateurs=[(i.nom, i.cible) for i in demande.indicateurs.all()],
+        budget=[(ligne.compte, ligne.montant) for ligne in demande.lignes_budget.all()],
+        financeurs=[
+            (lf.financeur.code, lf.montant_demande) for lf in relation_lue(demande, "lignes_financement", "financeur")
+        ],
+        pieces=[p.piece.sha256 for p in relation_lue(demande, "pieces", "piece")],
+    )
+
+
+def contenu_dossier_de(
+    demande: Demande, *, exercice, qpvs, objectifs, indicateurs, budget, financeurs, pieces
+) -> dict:
+    """`contenu_dossier` from values already at hand (codes, (nom, cible), (compte, montant), (code financeur,
+    montant), sha256 of the pièces): the demo's bulk seeds fingerprint thousands of demandes without a query each."""
     return {
         "numero": demande.numero,
-        "campagne": demande.campagne.exercice,
+        "campagne": exercice,
         "identification": demande.identification,
-        "action": {
-            c: str(getattr(demande, c) or "")
-            for c in (
-                "intitule",
-                "objectifs_action",
-                "description",
-                "public_nombre",
-                "public_part_qpv",
-                "lieu",
-                "date_debut",
-                "date_fin",
-                "nature",
-                "type_demande",
-                "objet",
-                "duree",
-            )
-        },  # fmt: skip
-        "qpv": sorted(demande.qpvs.values_list("code", flat=True)),
-        "objectifs": sorted(demande.objectifs.values_list("code", flat=True)),
-        "indicateurs": [[i.nom, i.cible] for i in demande.indicateurs.all()],
-        "budget": {ligne.compte: str(ligne.montant) for ligne in demande.lignes_budget.all()},
-        "financeurs": {
-            lf.financeur.code: str(lf.montant_demande) for lf in demande.lignes_financement.select_related("financeur")
-        },
-        "pieces": sorted(p.piece.sha256 for p in demande.pieces.select_related("piece")),
+        "action": {c: str(getattr(demande, c) or "") for c in CHAMPS_ACTION_DOSSIER},
+        "qpv": sorted(qpvs),
+        "objectifs": sorted(objectifs),
+        "indicateurs": [[nom, cible] for nom, cible in indicateurs],
+        "budget": {compte: str(montant) for compte, montant in budget},
+        "financeurs": {code: str(montant) for code, montant in financeurs},
+        "pieces": sorted(pieces),
         "declaration": [demande.declaration_nom, demande.declaration_qualite, str(demande.declaration_date)],
     }
 
 
 def empreinte_dossier(demande: Demande) -> str:
     """SHA-256 of the filed content (canonical JSON): printed on the récépissé, it proves what was deposited."""
-    return _empreinte(contenu_dossier(demande))
+    return empreinte_contenu(contenu_dossier(demande))
 
 
-def _empreinte(contenu: dict) -> str:
+def empreinte_contenu(contenu: dict) -> str:
     return hashlib.sha256(json.dumps(contenu, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -187,8 +208,9 @@ def demande_deposer(
 
     The dossier number comes from one counter row per campagne, locked until commit (no gap, no duplicate): every
     deposit of the campagne waits for that lock, so the transaction that holds it stays short. The number is taken
-    last, once the snapshot is read, and the récépissé (a PDF, the slowest part) is rendered after the commit, in
-    a transaction of its own (`recepisse_assurer`, idempotent; the récépissé page renders it too if it is missing).
+    last, once the snapshot is read, and the récépissé (a PDF, the slowest part) is rendered after the commit by
+    the task queue (`recepisse_programmer`; `recepisse_assurer` is idempotent, and the récépissé page renders it
+    too if it is still missing).
     """
     from subventions.demandes.tasks import courriel_depot_programmer
 
@@ -221,24 +243,46 @@ def demande_deposer(
         # Last: the campagne's counter stays locked from here to the commit.
         verrouillee.numero = contenu["numero"] = numero_attribuer(verrouillee.campagne)
         verrouillee.depose_le = timezone.now()
-        verrouillee.empreinte = _empreinte(contenu)
+        verrouillee.empreinte = empreinte_contenu(contenu)
         details["contenu"] = contenu
 
     def apres(deposee: Demande) -> None:
         # The notice is written in the outbox inside the deposit transaction: a task queue that is down
         # delays the email (the outbox re-queues it), it never fails a deposit that succeeded.
-        courriel_depot_programmer(demande_id=deposee.pk)
+        courriel_depot_programmer(demande_id=deposee.pk, verrouillee=deposee)
 
-    deposee = transition_appliquer(
-        obj=demande, transition="deposer", acteur=user, extra=details, avant=avant, apres=apres
+    # The locked row comes with everything the completeness check, the snapshot and the notice read: one query per
+    # relation for the three of them.
+    depuis = Demande.objects.select_related("campagne", "porteur").prefetch_related(
+        "qpvs",
+        "objectifs",
+        "indicateurs",
+        "lignes_budget",
+        Prefetch("lignes_financement", queryset=LigneFinancement.objects.select_related("financeur")),
+        Prefetch("pieces", queryset=PieceDemande.objects.select_related("piece")),
+        "campagne__pieces_requises",
     )
-    try:
-        recepisse_assurer(deposee)
-    except Exception:  # noqa: BLE001 - the deposit is committed; the récépissé page renders it when first asked
-        logger.exception(
-            "Récépissé de la demande %s non produit après le dépôt ; il le sera à la demande.", deposee.pk
-        )
+    deposee = transition_appliquer(
+        obj=demande, transition="deposer", acteur=user, extra=details, avant=avant, apres=apres, depuis=depuis
+    )
+    transaction.on_commit(lambda: recepisse_programmer(deposee.pk))
     return deposee
+
+
+def recepisse_programmer(demande_id: int) -> None:
+    """Queue the rendering of a récépissé (after the deposit's commit). The PDF is the costliest part of a deposit;
+    in the task queue it no longer holds a web worker during the rush of the closing date. Nothing is lost if the
+    queue is down: the demande page offers the download all the same and `recepisse_assurer` renders it then."""
+    from subventions.demandes.tasks import produire_recepisse
+
+    try:
+        produire_recepisse.delay(demande_id)
+    except Exception:  # noqa: BLE001 - any broker error; the récépissé is rendered when first downloaded
+        logger.warning(
+            "Récépissé de la demande %s non mis en file : il sera produit au premier téléchargement.",
+            demande_id,
+            exc_info=True,
+        )
 
 
 def recepisse_assurer(demande: Demande):
@@ -306,7 +350,7 @@ def demande_redeposer(*, demande: Demande, user) -> Demande:
         precedent = _contenu_depose_precedent(d)
         d.identification = identification_porteur(d.porteur)
         nouveau = contenu_dossier(d)
-        d.empreinte = _empreinte(nouveau)
+        d.empreinte = empreinte_contenu(nouveau)
         d.echeance_complements = None
         # The history keeps both versions: what was filed before the complements and what changed since.
         details.update(

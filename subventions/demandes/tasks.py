@@ -26,18 +26,23 @@ def modele_courriel_depot(demande_id: int) -> str:
     return f"depot:{demande_id}"
 
 
-def courriel_depot_programmer(*, demande_id: int) -> Courriel | None:
+def courriel_depot_programmer(*, demande_id: int, verrouillee: Demande | None = None) -> Courriel | None:
     """Write the deposit notice in the outbox, once per demande; it is sent after commit by the outbox task.
 
     Returns None when there is nothing to do: the notice already exists, or the demande is gone or not deposited.
     The demande row is locked first so that two runs at the same time (a retried task, two workers) queue one notice.
+    `verrouillee` is the demande already locked by the caller's transaction (the deposit), with its porteur, campagne
+    and financement lines loaded: it is used as it is.
     """
     with transaction.atomic():
-        if not Demande.objects.select_for_update().filter(pk=demande_id).exclude(numero="").exists():
+        if verrouillee is None:
+            if not Demande.objects.select_for_update().filter(pk=demande_id).exclude(numero="").exists():
+                return None
+        elif not verrouillee.numero:
             return None
         if Courriel.objects.filter(modele=modele_courriel_depot(demande_id)).exists():
             return None
-        demande = (
+        demande = verrouillee or (
             Demande.objects.select_related("porteur", "campagne", "depose_par")
             .prefetch_related(
                 Prefetch("lignes_financement", queryset=LigneFinancement.objects.select_related("financeur"))
@@ -74,6 +79,27 @@ def notifier_depot(self, demande_id: int) -> bool:
     if courriel is None:
         logger.info("Avis de dépôt de la demande %s : rien à envoyer (déjà programmé ou demande absente).", demande_id)
     return courriel is not None
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=ERREURS_TRANSITOIRES,
+    max_retries=6,
+    retry_backoff=10,
+    retry_backoff_max=10 * 60,
+    retry_jitter=True,
+)
+def produire_recepisse(self, demande_id: int) -> bool:
+    """Render and store the récépissé of a deposited demande; running it twice stores one document (the demande's
+    row is locked while it is rendered). True if the document exists afterwards."""
+    from subventions.demandes.services import recepisse_assurer
+
+    demande = Demande.objects.filter(pk=demande_id).first()
+    if demande is None:
+        logger.info("Récépissé de la demande %s : demande absente, rien à produire.", demande_id)
+        return False
+    return recepisse_assurer(demande) is not None
 
 
 # --- Reminders sent by Celery beat (CELERY_BEAT_SCHEDULE, every morning at 08:00 Europe/Paris) -------------------

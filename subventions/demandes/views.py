@@ -50,7 +50,6 @@ from subventions.demandes.services import (
     recepisse_assurer,
 )
 from workflows.documents import document_courant
-from workflows.models import Document
 from workflows.telechargements import fichier_prive
 from workflows.transitions import TransitionRefusee, historique_libelle
 
@@ -71,20 +70,14 @@ def url_etape(demande: Demande, etape: str) -> str:
 
 def demandes_annotees(demandes: list[Demande]) -> list[Demande]:
     """Adds what a list shows to each demande, at a constant query cost: label, expectation, amount asked,
-    récépissé available. Expects `lignes_financement` prefetched (selectors.demandes_des_porteurs_de)."""
-    ids = [d.pk for d in demandes]
-    avec_recepisse = set(
-        Document.objects.filter(
-            content_type__app_label="demandes",
-            content_type__model="demande",
-            nature="recepisse",
-            object_id__in=ids,
-        ).values_list("object_id", flat=True)
-    )
+    récépissé available. Expects `lignes_financement` prefetched (selectors.demandes_des_porteurs_de).
+
+    A numbered demande has a récépissé: the task queue renders it just after the deposit, and the download renders
+    it if the queue has not yet (`recepisse_assurer`)."""
     for demande in demandes:
         demande.attente = ATTENTE_PORTEUR.get(demande.statut, "")
         demande.montant_demande_total = sum(lf.montant_demande for lf in demande.lignes_financement.all())
-        demande.a_recepisse = demande.pk in avec_recepisse
+        demande.a_recepisse = bool(demande.numero)
         demande.a_deposer_avant = demande.campagne.cloture if demande.statut == StatutDemande.BROUILLON else None
     return demandes
 

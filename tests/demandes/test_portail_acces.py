@@ -33,14 +33,15 @@ def _routes_du_namespace(namespace: str) -> set[str]:
 
 
 @pytest.fixture
-def monde():
-    """Association A: a deposited demande (with its récépissé) and a brouillon. Association B: a représentant légal,
-    with a demande of their own. A campagne open for the renewal."""
+def monde(django_capture_on_commit_callbacks):
+    """Association A: a deposited demande (with its récépissé, rendered by the task queued at commit) and a
+    brouillon. Association B: a représentant légal, with a demande of their own. A campagne open for the renewal."""
     a = MembreFactory()
     deposee = demande_complete(membre=a, intitule="Secret de A, déposé")
-    demande_deposer(
-        demande=deposee, user=a.user, nom="A", qualite="Présidente", engagement_republicain=True, exactitude=True
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        demande_deposer(
+            demande=deposee, user=a.user, nom="A", qualite="Présidente", engagement_republicain=True, exactitude=True
+        )
     brouillon = demande_complete(membre=a, campagne=deposee.campagne, intitule="Secret de A, brouillon")
     b = MembreFactory()
     demande_complete(membre=b, campagne=deposee.campagne, intitule="Action de B")

@@ -138,10 +138,13 @@ def test_closed_campagne_refuses_the_deposit_with_its_date(client):
     assert Demande.objects.get(pk=demande.pk).statut == "brouillon"
 
 
-def test_double_click_gives_one_deposit_and_shows_the_deposited_page(client, demande):
+def test_double_click_gives_one_deposit_and_shows_the_deposited_page(
+    client, demande, django_capture_on_commit_callbacks
+):
     client.force_login(demande.cree_par)
-    premiere = _deposer(client, demande)
-    seconde = _deposer(client, demande)  # the replay
+    with django_capture_on_commit_callbacks(execute=True):  # the récépissé task, queued at commit, runs (eager)
+        premiere = _deposer(client, demande)
+        seconde = _deposer(client, demande)  # the replay
     assert premiere.status_code == seconde.status_code == 302
     assert seconde.url == f"/demandes/{demande.pk}/"
     page = texte(client.get(seconde.url))
@@ -151,7 +154,9 @@ def test_double_click_gives_one_deposit_and_shows_the_deposited_page(client, dem
     assert TransitionLog.objects.filter(object_id=demande.pk).count() == 1
 
 
-def test_stale_tab_deposit_after_another_tab_deposited(client, demande, monkeypatch):
+def test_stale_tab_deposit_after_another_tab_deposited(
+    client, demande, monkeypatch, django_capture_on_commit_callbacks
+):
     """The second tab loaded the brouillon before the first deposited: the service refuses, the page shows the
     deposited file instead of an error."""
     from subventions.demandes import views
@@ -159,10 +164,12 @@ def test_stale_tab_deposit_after_another_tab_deposited(client, demande, monkeypa
     client.force_login(demande.cree_par)
     reel = views.demande_pour_membre
     perime = reel(demande.cree_par, demande.pk)  # loaded as brouillon
-    assert _deposer(client, demande).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _deposer(client, demande).status_code == 302
     appels = iter([perime])
     monkeypatch.setattr(views, "demande_pour_membre", lambda user, pk: next(appels, None) or reel(user, pk))
-    response = _deposer(client, demande)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _deposer(client, demande)
     assert response.status_code == 302 and response.url == f"/demandes/{demande.pk}/"
     assert "Cette demande a déjà été déposée" in texte(client.get(response.url))
     assert Document.objects.count() == 1

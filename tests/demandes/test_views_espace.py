@@ -100,11 +100,11 @@ def test_home_query_count_is_constant(client, monde, django_assert_num_queries):
     client.force_login(monde["membre"].user)
     url = reverse("espace_association")
     client.get(url)  # warm the session
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         page = texte(client.get(url))
     assert page.count("/recepisse/") == 1
     _ajouter_demandes(monde, 3)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         page = texte(client.get(url))
     assert page.count("/recepisse/") == 2 and "Autre action 2" in page
 
@@ -113,11 +113,11 @@ def test_request_list_query_count_is_constant(client, monde, django_assert_num_q
     client.force_login(monde["membre"].user)
     url = reverse("demandes:liste")
     client.get(url)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         page = texte(client.get(url))
     assert "Soutien scolaire" in page and "Fête de quartier" in page
     _ajouter_demandes(monde, 3)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         page = texte(client.get(url))
     assert page.count('href="/demandes/') >= 2 + 6
 

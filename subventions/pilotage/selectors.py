@@ -6,12 +6,26 @@ the dashboard and the command never disagree."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from django.apps import apps
-from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -31,7 +45,7 @@ from subventions.demandes.stats import VALIDEES, taux
 from subventions.paiements.enums import StatutPaiement
 from subventions.paiements.models import Paiement
 from subventions.pilotage.models import CampagneHistorique, ImportSubventions
-from subventions.referentiel.models import Financeur, Objectif, Pilier, Territoire
+from subventions.referentiel.models import Financeur, Pilier, Territoire
 
 # Staff who read the dashboards, each for the financeurs (and, instructeurs, territoires) of their habilitations.
 ROLES_PILOTAGE = (Role.INSTRUCTEUR, Role.COMITE, Role.SIGNATAIRE, Role.FINANCE, Role.ADMINISTRATEUR)
@@ -178,32 +192,6 @@ def demandes_portee(portee: Portee) -> QuerySet[Demande]:
     return qs
 
 
-def lignes_portee(portee: Portee) -> QuerySet[LigneFinancement]:
-    qs = LigneFinancement.objects.filter(demande__in=demandes_portee(portee))
-    if portee.financeur_ids is not None:
-        qs = qs.filter(financeur_id__in=portee.financeur_ids)
-    return qs
-
-
-def actes_portee(portee: Portee) -> QuerySet[ActeAttribution]:
-    """Documents of the campagne (of the financeurs); under a filter, those with at least one action in it."""
-    qs = ActeAttribution.objects.filter(campagne=portee.campagne)
-    if portee.financeur_ids is not None:
-        qs = qs.filter(financeur_id__in=portee.financeur_ids)
-    if portee.partielle:
-        qs = qs.filter(Exists(ActeLigne.objects.filter(acte=OuterRef("pk"), ligne__in=lignes_portee(portee))))
-    return qs
-
-
-def _pilier_principal():
-    """The demande's main pilier, as the comités count it: that of its first objectif by pilier number."""
-    return Subquery(
-        Objectif.objects.filter(demandes=OuterRef("pk"))
-        .order_by("pilier__numero", "pilier_id", "pk")
-        .values("pilier_id")[:1]
-    )
-
-
 def _paye_par_acte():
     return Subquery(
         Paiement.objects.filter(echeancier__acte=OuterRef("pk"), statut=StatutPaiement.PAYE)
@@ -235,7 +223,7 @@ class DemandeF(NamedTuple):
     porteur_siret: str
     statut: str
     territoire_id: int | None
-    pilier_id: int | None
+    pilier_id: int | None  # the main pilier, read with the dimensions (None without them)
 
 
 class LigneF(NamedTuple):
@@ -284,58 +272,135 @@ class Faits:
                 par_demande[ligne.demande_id].append(ligne)
         return par_demande
 
+    def validees(self) -> set[int]:
+        """The demandes validated in the Portee, computed once: validated (or later); with financeurs, one of their
+        lines accordée."""
+        resultat = self.calculs.get("validees")
+        if resultat is None:
+            resultat = {d.pk for d in self.demandes.values() if d.statut in VALIDEES}
+            if self.portee.financeur_ids is not None:
+                resultat &= {ligne.demande_id for ligne in self.lignes if ligne.statut == StatutLigne.ACCORDEE}
+            self.calculs["validees"] = resultat
+        return resultat
+
+    def sommes(self) -> dict[int, tuple[Decimal, Decimal, Decimal, Decimal]]:
+        """What each demande's lines add up to (demandé, proposé, accordé, payé), computed once: a table by dimension
+        then adds one tuple per demande and key instead of every line (the same sums: decimals add exactly)."""
+        resultat = self.calculs.get("sommes")
+        if resultat is None:
+            resultat = self.calculs["sommes"] = {}
+            for demande_id, lignes in self.lignes_de().items():
+                demande = propose = accorde = paye = ZERO
+                for ligne in lignes:
+                    demande += ligne.demande
+                    propose += ligne.propose
+                    accorde += ligne.accorde
+                    paye += self.paye.get(ligne.pk, ZERO)
+                resultat[demande_id] = (demande, propose, accorde, paye)
+        return resultat
+
 
 def faits_charger(portee: Portee, *, dimensions: bool = False) -> Faits:
-    """The facts of a Portee: 4 queries (demandes, lines, documents with their payments, comités); with
+    """The facts of a Portee: 3 queries (demandes with their lines, documents with their payments, comités); with
     `dimensions`, 4 more (objectifs and QPV of each action, the labels of piliers and objectifs, of territoires, of
-    financeurs) for the tables by dimension. Never more, whatever the number of rows."""
-    demandes = {
-        row[0]: DemandeF(*row)
-        for row in demandes_portee(portee)
-        .annotate(pilier_id=_pilier_principal())
-        .order_by()
-        .values_list("pk", "porteur_id", "porteur__nom", "porteur__siret", "statut", "territoire_id", "pilier_id")
-    }
-    lignes = [
-        LigneF(
-            pk,
-            demande_id,
-            financeur_id,
-            statut,
-            demande or ZERO,
-            propose or ZERO,
-            (accorde or ZERO) if statut == StatutLigne.ACCORDEE else ZERO,
-            acte_id,
-            acte_montant or ZERO,
-        )
-        for pk, demande_id, financeur_id, statut, demande, propose, accorde, acte_id, acte_montant in lignes_portee(
-            portee
-        )
-        .order_by("pk")
-        .values_list(
-            "pk",
-            "demande_id",
-            "financeur_id",
-            "statut",
-            "montant_demande",
-            "montant_propose",
-            "montant_accorde",
-            "acte_ligne__acte_id",
-            "acte_ligne__montant",
-        )
-    ]
-    actes = {
-        row[0]: ActeF(*row[:-2], row[-2] or 0, row[-1] or ZERO)
-        for row in actes_portee(portee)
-        .annotate(nb=Coalesce(_lignes_par_acte(), Value(0)), paye=_paye_par_acte())
-        .order_by()
-        .values_list("pk", "financeur_id", "nature", "est_avenant", "statut", "montant_total", "nb", "paye")
-    }
-    faits = Faits(portee, demandes, lignes, actes, comites(portee))
+    financeurs) for the tables by dimension. Never more, whatever the number of rows.
+
+    The queries read the campagne's demandes by plain filters and joins, and the financeurs' condition of
+    `demandes_portee` (a line of theirs asking a positive amount) is applied here on the rows read: a semi-join
+    repeated in each query cost more than the rows it spared, and its plan depended on the planner's estimates."""
+    demandes, lignes = _demandes_et_lignes(portee)
+    actes = _actes(portee, lignes)
+    faits = Faits(portee, demandes, lignes, actes, _comites(portee, demandes))
     faits.paye = _repartir_paiements(lignes, actes)
     if dimensions:
         _dimensions_charger(faits)
     return faits
+
+
+def _demandes_campagne(portee: Portee) -> QuerySet[Demande]:
+    """`demandes_portee` without the financeurs' condition (checked on the rows read, see `faits_charger`)."""
+    return demandes_portee(replace(portee, financeur_ids=None))
+
+
+def _demandes_et_lignes(portee: Portee) -> tuple[dict[int, DemandeF], list[LigneF]]:
+    """The demandes of the Portee and their lines (those of its financeurs), with the document line of each, in one
+    query: one row per line, or one for a demande without line. `pilier_id` is filled with the dimensions."""
+    financeurs = portee.financeur_ids
+    qs = _demandes_campagne(portee)
+    if financeurs is None:
+        ligne = "lignes_financement"
+    else:
+        # The lines of the Portee's financeurs only, in the join (a demande without one still gives a row).
+        ligne = "ligne_portee"
+        qs = qs.annotate(
+            ligne_portee=FilteredRelation(
+                "lignes_financement", condition=Q(lignes_financement__financeur_id__in=financeurs)
+            )
+        )
+    rows = qs.order_by().values_list(
+        "pk",
+        "porteur_id",
+        "porteur__nom",
+        "porteur__siret",
+        "statut",
+        "territoire_id",
+        f"{ligne}__pk",
+        f"{ligne}__financeur_id",
+        f"{ligne}__statut",
+        f"{ligne}__montant_demande",
+        f"{ligne}__montant_propose",
+        f"{ligne}__montant_accorde",
+        f"{ligne}__acte_ligne__acte_id",
+        f"{ligne}__acte_ligne__montant",
+    )
+    demandes: dict[int, DemandeF] = {}
+    lignes: list[LigneF] = []
+    sollicitees: set[int] = set()  # demandes asking one of the financeurs a positive amount
+    for pk, porteur_id, nom, siret, statut_demande, territoire_id, ligne_pk, *reste in rows:
+        if pk not in demandes:
+            demandes[pk] = DemandeF(pk, porteur_id, nom, siret, statut_demande, territoire_id, None)
+        if ligne_pk is None:
+            continue
+        financeur_id, statut, demande, propose, accorde, acte_id, acte_montant = reste
+        if demande > 0:
+            sollicitees.add(pk)
+        lignes.append(
+            LigneF(
+                ligne_pk,
+                pk,
+                financeur_id,
+                statut,
+                demande or ZERO,
+                propose or ZERO,
+                (accorde or ZERO) if statut == StatutLigne.ACCORDEE else ZERO,
+                acte_id,
+                acte_montant or ZERO,
+            )
+        )
+    if financeurs is not None:
+        demandes = {pk: d for pk, d in demandes.items() if pk in sollicitees}
+        lignes = [ligne for ligne in lignes if ligne.demande_id in sollicitees]
+    lignes.sort(key=attrgetter("pk"))
+    return dict(sorted(demandes.items())), lignes
+
+
+def _actes(portee: Portee, lignes: list[LigneF]) -> dict[int, ActeF]:
+    """Documents of the campagne (of the financeurs), each with its number of lines and what was paid on it; under a
+    filter (`Portee.partielle`), those with at least one action in it, i.e. a line among `lignes`."""
+    qs = ActeAttribution.objects.filter(campagne=portee.campagne)
+    if portee.financeur_ids is not None:
+        qs = qs.filter(financeur_id__in=portee.financeur_ids)
+    rows = (
+        qs.annotate(nb=Coalesce(_lignes_par_acte(), Value(0)), paye=_paye_par_acte())
+        .order_by()
+        .values_list("pk", "financeur_id", "nature", "est_avenant", "statut", "montant_total", "nb", "paye")
+    )
+    en_portee = {ligne.acte_id for ligne in lignes} if portee.partielle else None
+    return {
+        row[0]: ActeF(*row[:-2], row[-2] or 0, row[-1] or ZERO)
+        for row in rows
+        if en_portee is None or row[0] in en_portee
+    }
 
 
 def _arrondi(valeur: Decimal) -> Decimal:
@@ -368,29 +433,51 @@ def _repartir_paiements(lignes: list[LigneF], actes: dict[int, ActeF]) -> dict[i
 
 
 def _dimensions_charger(faits: Faits) -> None:
-    """Objectifs and QPV of each action (one UNION ALL query, the QPV with their labels), the piliers of the contrat
-    with their objectifs (one query: a pilier without objectif is listed too), territoires and financeurs."""
+    """Objectifs and QPV of each action (one UNION ALL query, the objectifs with their pilier to find each action's
+    main one, the QPV with their labels), the piliers of the contrat with their objectifs (one query: a pilier
+    without objectif is listed too), territoires and financeurs."""
     portee = faits.portee
-    demandes = demandes_portee(portee)
+    demandes = _demandes_campagne(portee)  # the rows of demandes outside the Portee are skipped below
     rien = Value("", output_field=CharField())
+    zero = Value(0, output_field=IntegerField())
     liens = (
         Demande.objectifs.through.objects.filter(demande__in=demandes)
         .order_by()
-        .values_list(Value("o", output_field=CharField()), "demande_id", "objectif_id", rien, rien)
+        .values_list(
+            Value("o", output_field=CharField()),
+            "demande_id",
+            "objectif_id",
+            rien,
+            rien,
+            "objectif__pilier__numero",
+            "objectif__pilier_id",
+        )
         .union(
             Demande.qpvs.through.objects.filter(demande__in=demandes)
             .order_by()
-            .values_list(Value("q", output_field=CharField()), "demande_id", "qpv_id", "qpv__code", "qpv__nom"),
+            .values_list(
+                Value("q", output_field=CharField()), "demande_id", "qpv_id", "qpv__code", "qpv__nom", zero, zero
+            ),
             all=True,
         )
     )
     qpvs = {}
-    for nature, demande_id, cible, code, nom in liens:
+    # The main pilier of an action, as the comités count it: that of its first objectif by pilier number.
+    principal: dict[int, tuple[int, int, int]] = {}
+    for nature, demande_id, cible, code, nom, numero, pilier_id in liens:
+        if demande_id not in faits.demandes:
+            continue
         if nature == "o":
             faits.objectifs.setdefault(demande_id, []).append(cible)
+            rang = (numero, pilier_id, cible)
+            if demande_id not in principal or rang < principal[demande_id]:
+                principal[demande_id] = rang
         else:
             faits.qpvs.setdefault(demande_id, []).append(cible)
-            qpvs[cible] = f"{code} — {nom}"
+            if cible not in qpvs:
+                qpvs[cible] = f"{code} — {nom}"
+    for demande_id, (_numero, pilier_id, _objectif) in principal.items():
+        faits.demandes[demande_id] = DemandeF(*faits.demandes[demande_id][:-1], pilier_id)
     contrat_id = portee.campagne.contrat_id
     objectifs, piliers = {}, {}
     ordre_objectifs, ordre_piliers = {}, {}
@@ -420,23 +507,26 @@ def _dimensions_charger(faits: Faits) -> None:
     }
 
 
-def comites(portee: Portee) -> list[dict[str, Any]]:
-    """Per closed séance of the campagne (by date): the demandes validated at it, i.e. validated demandes with a
-    line granted in that séance's frozen decisions (DecisionLigne); with financeurs, one of their lines."""
-    accordees = Q(
-        decisions__decision=Decision.ACCORDEE,
-        decisions__ligne__demande__in=demandes_portee(portee),
-        decisions__ligne__demande__statut__in=VALIDEES,
-    )
+def _comites(portee: Portee, demandes: dict[int, DemandeF]) -> list[dict[str, Any]]:
+    """Per closed séance of the campagne (by date): the demandes validated at it, i.e. validated demandes of the
+    Portee with a line granted in that séance's frozen decisions (DecisionLigne); with financeurs, a decision of
+    theirs. One row per granted decision is read, checked against the demandes already read."""
+    accordees = Q(decisions__decision=Decision.ACCORDEE)
     if portee.financeur_ids is not None:
         accordees &= Q(decisions__financeur_id__in=portee.financeur_ids)
-    seances = (
+    rows = (
         Seance.objects.filter(campagne=portee.campagne, statut=StatutSeance.CLOSE)
-        .annotate(n=Count("decisions__ligne__demande", filter=accordees, distinct=True))
+        .annotate(accordee=FilteredRelation("decisions", condition=accordees))
         .order_by("date", "pk")
-        .values_list("date", "n")
+        .values_list("pk", "date", "accordee__ligne__demande_id")
     )
-    return [{"date": jour.isoformat(), "actions_validees": n} for jour, n in seances]
+    seances: dict[int, tuple[date, set[int]]] = {}
+    for pk, jour, demande_id in rows:
+        _jour, validees = seances.setdefault(pk, (jour, set()))
+        demande = demandes.get(demande_id)
+        if demande is not None and demande.statut in VALIDEES:
+            validees.add(demande_id)
+    return [{"date": jour.isoformat(), "actions_validees": len(validees)} for jour, validees in seances.values()]
 
 
 # --- Figures ---------------------------------------------------------------------------------------------------------
@@ -444,13 +534,6 @@ def comites(portee: Portee) -> list[dict[str, Any]]:
 
 def _montant(valeur: Decimal) -> str:
     return str(Decimal(valeur).quantize(CENTIME))
-
-
-def validee(demande: DemandeF, lignes: list[LigneF], portee: Portee) -> bool:
-    """Validated (or later); with financeurs, one of their lines accordée."""
-    if demande.statut not in VALIDEES:
-        return False
-    return portee.financeur_ids is None or any(ligne.statut == StatutLigne.ACCORDEE for ligne in lignes)
 
 
 def chiffres(faits: Faits, *, financeur: Financeur | None = None) -> dict[str, Any]:
@@ -464,8 +547,7 @@ def chiffres(faits: Faits, *, financeur: Financeur | None = None) -> dict[str, A
 
 def _chiffres(faits: Faits, *, financeur: Financeur | None = None) -> dict[str, Any]:
     portee = faits.portee
-    par_demande = faits.lignes_de()
-    validees = [d for d in faits.demandes.values() if validee(d, par_demande.get(d.pk, []), portee)]
+    validees = faits.validees()
     accordees = [ligne for ligne in faits.lignes if ligne.statut == StatutLigne.ACCORDEE]
     finances = {faits.demandes[ligne.demande_id].porteur_id for ligne in accordees if ligne.accorde > 0}
     base = [a for a in faits.actes.values() if not a.est_avenant]
@@ -491,9 +573,9 @@ def _chiffres(faits: Faits, *, financeur: Financeur | None = None) -> dict[str, 
         "actions_validees": len(validees),
         "taux_validation": taux(len(validees), len(faits.demandes)),
         "comites": faits.comites,
-        "montant_demande": _montant(sum((ligne.demande for ligne in faits.lignes), ZERO)),
-        "montant_propose": _montant(sum((ligne.propose for ligne in faits.lignes), ZERO)),
-        "montant_accorde": _montant(sum((ligne.accorde for ligne in accordees), ZERO)),
+        "montant_demande": _montant(sum(map(attrgetter("demande"), faits.lignes), ZERO)),
+        "montant_propose": _montant(sum(map(attrgetter("propose"), faits.lignes), ZERO)),
+        "montant_accorde": _montant(sum(map(attrgetter("accorde"), accordees), ZERO)),
         "montant_paye": _montant(sum(faits.paye.values(), ZERO)),
         "porteurs_finances": len(finances),
         "conventions": len(conventions),
@@ -506,7 +588,7 @@ def _chiffres(faits: Faits, *, financeur: Financeur | None = None) -> dict[str, 
 
 
 def statistiques_campagne(*, campagne: Campagne, financeur: Financeur | None = None) -> dict[str, Any]:
-    """Every figure of `manage.py stats` for a campagne (and a financeur), keys in the order of LIBELLES. Four
+    """Every figure of `manage.py stats` for a campagne (and a financeur), keys in the order of LIBELLES. Three
     queries."""
     portee = Portee(campagne, frozenset({financeur.pk}) if financeur else None)
     valeurs = chiffres(faits_charger(portee), financeur=financeur)

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
 
 from django.utils.translation import gettext as _
 
@@ -22,7 +23,6 @@ from subventions.pilotage.selectors import (
     Nombre,
     Taux,
     chiffres,
-    validee,
 )
 from subventions.templatetags.subventions_tags import formater_montant
 
@@ -109,18 +109,22 @@ def _par_demande(
     faits: Faits, cles: Callable[[DemandeF], Iterable], libelles: dict, ordre: Callable | None = None
 ) -> list[tuple[object, str, Groupe]]:
     """Groups of actions by a dimension of the demande (one key, or several for objectifs and QPV)."""
-    par_demande = faits.lignes_de()
-    groupes: dict[object, Groupe] = defaultdict(Groupe)
+    validees, sommes = faits.validees(), faits.sommes()
+    rien = (ZERO, ZERO, ZERO, ZERO)
+    # The actions of each key first (an action's keys are distinct: a many-to-many link is unique), then each
+    # group's figures from its actions with builtins, which at national scale is most of the dashboard's work.
+    membres: dict[object, list[int]] = defaultdict(list)
     for demande in faits.demandes.values():
-        lignes = par_demande.get(demande.pk, [])
-        est_validee = validee(demande, lignes, faits.portee)
         for cle in cles(demande) or [SANS]:
-            groupe = groupes[cle]
-            groupe.actions.add(demande.pk)
-            if est_validee:
-                groupe.validees.add(demande.pk)
-            for ligne in lignes:
-                groupe.ajouter(ligne, faits.paye.get(ligne.pk, ZERO))
+            membres[cle].append(demande.pk)
+    groupes: dict[object, Groupe] = {}
+    for cle, actions in membres.items():
+        siennes = [sommes.get(pk, rien) for pk in actions]
+        groupes[cle] = Groupe(
+            set(actions),
+            validees.intersection(actions),
+            *(sum(map(itemgetter(i), siennes), ZERO) for i in range(4)),
+        )
     rang = ordre or (lambda cle: libelles.get(cle, ""))
     return sorted(
         ((cle, libelles.get(cle, _("Non renseigné")) if cle is not SANS else _("Non renseigné"), g)
@@ -173,34 +177,41 @@ def synthese(faits: Faits, *, en_retard: int | None = None) -> Tableau:
 
 def entonnoir(faits: Faits) -> Tableau:
     """From deposit to payment: how many actions reach each stage, and the amount at that stage."""
-    par_demande = faits.lignes_de()
-    deposees = faits.demandes.values()
-    instruites = [d for d in deposees if d.statut in INSTRUITES]
-    validees = [d for d in deposees if validee(d, par_demande.get(d.pk, []), faits.portee)]
-
-    def executoire(ligne: LigneF) -> bool:
-        acte = faits.actes.get(ligne.acte_id)
-        return acte is not None and acte.statut in EXECUTOIRES
-
-    conventionnees = [d for d in deposees if any(executoire(ligne) for ligne in par_demande.get(d.pk, []))]
-    payees = [d for d in deposees if any(faits.paye.get(ligne.pk, ZERO) > 0 for ligne in par_demande.get(d.pk, []))]
-
-    def somme(demandes, montant: Callable[[LigneF], Decimal]) -> Decimal:
-        return sum((montant(ligne) for d in demandes for ligne in par_demande.get(d.pk, [])), ZERO)
-
+    validees, sommes = faits.validees(), faits.sommes()
+    executoires = {pk for pk, acte in faits.actes.items() if acte.statut in EXECUTOIRES}
+    rien = (ZERO, ZERO, ZERO, ZERO)
+    conventionne: dict[int, Decimal] = {}  # action → the amount of its lines in an executory document
+    paye: set[int] = set()  # actions with a payment
+    for ligne in faits.lignes:
+        if ligne.acte_id in executoires:
+            conventionne[ligne.demande_id] = conventionne.get(ligne.demande_id, ZERO) + ligne.acte_montant
+        if faits.paye.get(ligne.pk, ZERO) > 0:
+            paye.add(ligne.demande_id)
+    # Per stage: the number of actions that reached it and the amount measured there (one pass over the actions).
+    deposees, instruites, validees_en_comite, conventionnees, payees = ([0, ZERO] for _etape in range(5))
+    for action in faits.demandes.values():
+        demande, propose, accorde, verse = sommes.get(action.pk, rien)
+        deposees[0] += 1
+        deposees[1] += demande
+        if action.statut in INSTRUITES:
+            instruites[0] += 1
+            instruites[1] += propose
+        if action.pk in validees:
+            validees_en_comite[0] += 1
+            validees_en_comite[1] += accorde
+        if action.pk in conventionne:
+            conventionnees[0] += 1
+            conventionnees[1] += conventionne[action.pk]
+        if action.pk in paye:
+            payees[0] += 1
+            payees[1] += verse
     lignes = [
-        [_("Déposées"), len(deposees), somme(deposees, lambda ligne: ligne.demande), _("demandé")],
-        [_("Instruites (avis rendu)"), len(instruites), somme(instruites, lambda ligne: ligne.propose), _("proposé")],
-        [_("Validées en comité"), len(validees), somme(validees, lambda ligne: ligne.accorde), _("accordé")],
-        [
-            _("Conventionnées (acte exécutoire)"),
-            len(conventionnees),
-            somme(conventionnees, lambda ligne: ligne.acte_montant if executoire(ligne) else ZERO),
-            _("conventionné"),
-        ],
-        [_("Payées (au moins un versement)"), len(payees), somme(payees, lambda ligne: faits.paye.get(ligne.pk, ZERO)),
-         _("payé")],
-    ]  # fmt: skip
+        [_("Déposées"), *deposees, _("demandé")],
+        [_("Instruites (avis rendu)"), *instruites, _("proposé")],
+        [_("Validées en comité"), *validees_en_comite, _("accordé")],
+        [_("Conventionnées (acte exécutoire)"), *conventionnees, _("conventionné")],
+        [_("Payées (au moins un versement)"), *payees, _("payé")],
+    ]
     return Tableau(
         "entonnoir",
         _("Du dépôt au paiement"),
@@ -300,15 +311,14 @@ def par_statut(faits: Faits) -> Tableau:
 
 def par_financeur(faits: Faits) -> Tableau:
     libelles = faits.libelles.get("financeur", {})
-    par_demande = faits.lignes_de()
+    validees = faits.validees()
     groupes: dict[int, Groupe] = defaultdict(Groupe)
     for ligne in faits.lignes:
         groupe = groupes[ligne.financeur_id]
         groupe.ajouter(ligne, faits.paye.get(ligne.pk, ZERO))
         if ligne.demande > 0 or ligne.accorde > 0:
             groupe.actions.add(ligne.demande_id)
-        demande = faits.demandes[ligne.demande_id]
-        if ligne.statut == StatutLigne.ACCORDEE and validee(demande, par_demande[demande.pk], faits.portee):
+        if ligne.statut == StatutLigne.ACCORDEE and ligne.demande_id in validees:
             groupe.validees.add(ligne.demande_id)
     lignes = [
         [libelles.get(pk, str(pk)), *g.valeurs()]
@@ -409,9 +419,9 @@ def porteurs_finances(faits: Faits) -> Tableau:
         if ligne.statut != StatutLigne.ACCORDEE or ligne.accorde <= 0:
             continue
         demande = faits.demandes[ligne.demande_id]
-        ligne_porteur = par_porteur.setdefault(
-            demande.porteur_id, [demande.porteur_nom, demande.porteur_siret, set(), ZERO, ZERO]
-        )
+        if demande.porteur_id not in par_porteur:
+            par_porteur[demande.porteur_id] = [demande.porteur_nom, demande.porteur_siret, set(), ZERO, ZERO]
+        ligne_porteur = par_porteur[demande.porteur_id]
         ligne_porteur[2].add(demande.pk)
         ligne_porteur[3] += ligne.accorde
         ligne_porteur[4] += faits.paye.get(ligne.pk, ZERO)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -86,15 +87,67 @@ def test_payments_are_shared_pro_rata_under_a_filter():
     assert sum(faits.paye.values()) == Decimal("7200.00")
 
 
-def test_the_figures_cost_four_queries_whatever_the_size(django_assert_num_queries):
+def test_comites_and_funnel_of_each_financeur():
+    """Counted by hand. d7 (porteur B, validée) asks the Ville 1 000 € (granted on 9 June) and the État nothing: it
+    is not the État's. A second comité, closed on 1 October, grants d2's État line again (counted) and d4's
+    (d4 is not validated: not counted) and adjourns d6; a third, still open, grants d1's État line (not counted)."""
+    from subventions.comites.models import DecisionLigne, Seance
+    from subventions.demandes.models import LigneFinancement
+    from subventions.pilotage.tableaux import entonnoir
+    from tests.pilotage.aides import action
+
+    monde = monde_pilotage()
+    lignes = {monde.etat: ("0", None, None, "demandee"), monde.ville: ("1000", "1000", "1000", "accordee")}
+    sud, o2 = monde.territoires[1], monde.objectifs[1]
+    action(monde, monde.porteurs[1], statut="validee", territoire=sud, objectifs=[o2], qpvs=[], lignes=lignes)
+    d1, d2, _d3, d4, _d5, d6 = monde.demandes[:6]
+    octobre = Seance.objects.create(
+        campagne=monde.campagne, date=date(2015, 10, 1), kind="programmation", statut="close", cree_par=monde.auteur
+    )
+    ouverte = Seance.objects.create(
+        campagne=monde.campagne, date=date(2015, 11, 5), kind="programmation", statut="ouverte", cree_par=monde.auteur
+    )
+
+    def decider(seance, demande, financeur, decision):
+        ligne = LigneFinancement.objects.get(demande=demande, financeur=financeur)
+        montant = Decimal("100") if decision == "accordee" else None
+        DecisionLigne.objects.create(
+            seance=seance, ligne=ligne, financeur=financeur, decision=decision, montant=montant
+        )
+
+    decider(octobre, d2, monde.etat, "accordee")
+    decider(octobre, d4, monde.etat, "accordee")
+    decider(octobre, d6, monde.ville, "ajournee")
+    decider(ouverte, d1, monde.etat, "accordee")
+
+    def comites(financeur=None) -> list:
+        portee = Portee(monde.campagne, frozenset({financeur.pk}) if financeur else None)
+        return [(c["date"], c["actions_validees"]) for c in faits_charger(portee).comites]
+
+    assert comites() == [("2015-06-09", 4), ("2015-10-01", 1)]  # d1, d2, d6, d7; then d2
+    assert comites(monde.etat) == [("2015-06-09", 2), ("2015-10-01", 1)]  # d1, d2; then d2
+    assert comites(monde.ville) == [("2015-06-09", 3), ("2015-10-01", 0)]  # d1, d6, d7
+    # The État's funnel: d1 to d4 deposited; d1, d2 (conventionnées) and d3 (refused) instructed; d1 and d2
+    # validated, under its signed convention (8 000 + 4 000) and paid its 6 000 € advance between them.
+    etat = entonnoir(faits_charger(Portee(monde.campagne, frozenset({monde.etat.pk}))))
+    assert [ligne[1:3] for ligne in etat.lignes] == [
+        [4, Decimal("25000.00")],
+        [3, Decimal("12000.00")],
+        [2, Decimal("12000.00")],
+        [2, Decimal("12000.00")],
+        [2, Decimal("6000.00")],
+    ]
+
+
+def test_the_figures_cost_three_queries_whatever_the_size(django_assert_num_queries):
     petit = monde_pilotage()
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         statistiques_campagne(campagne=petit.campagne)
     from tests.pilotage.aides import programme
 
     for _ in range(3):
         programme(petit)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         grand = statistiques_campagne(campagne=petit.campagne, financeur=petit.etat)
     assert grand["actions_deposees"] == 16
 

@@ -132,9 +132,9 @@ def _requetes(client, url, params) -> int:
 
 
 # The dashboard: session and user, habilitations (every perimeter of the page) and MFA, the campagnes (with whether
-# each has deposits or is imported history), the financeurs of the perimeter, 8 for the facts and labels (the piliers
+# each has deposits or is imported history), the financeurs of the perimeter, 7 for the facts and labels (the piliers
 # of the filter among them), and the late comptes-rendus once the bilans app has its model.
-REQUETES_TABLEAU_DE_BORD = 14 + int("bilans.compterendu" in {m._meta.label_lower for m in apps.get_models()})
+REQUETES_TABLEAU_DE_BORD = 13 + int("bilans.compterendu" in {m._meta.label_lower for m in apps.get_models()})
 
 
 def test_the_dashboard_costs_the_same_queries_with_more_rows(client, django_assert_num_queries):
@@ -223,3 +223,28 @@ def test_late_comptes_rendus_of_the_perimeter(client):
     assert etat["comptes_rendus_en_retard"] == "2"
     ville = _chiffres_page(_page(client, agent(Role.SIGNATAIRE, financeurs=[monde.ville])))
     assert ville["comptes_rendus_en_retard"] == "0"
+
+
+def test_the_garbage_collector_is_back_on_after_the_page_even_when_it_fails(client, monkeypatch):
+    """The dashboard pauses Python's cyclic collector while it computes (see `views._gc_en_pause`): a worker left
+    without it would grow until restarted."""
+    import gc
+
+    from subventions.pilotage import selectors, views
+
+    monde = monde_pilotage()
+    client.force_login(agent(Role.COMITE, tous=True))
+    assert client.get(reverse("pilotage:tableau_de_bord")).status_code == 200
+    assert gc.isenabled()
+
+    def en_panne(*args, **kwargs):
+        assert not gc.isenabled()  # paused while the figures are computed
+        raise RuntimeError("base indisponible")
+
+    monkeypatch.setattr(selectors, "faits_charger", en_panne)
+    client.raise_request_exception = False
+    assert client.get(reverse("pilotage:tableau_de_bord"), {"campagne": monde.campagne.pk}).status_code == 500
+    assert gc.isenabled()
+    with views._gc_en_pause(), views._gc_en_pause():  # nested (threads of one process): on again after the last
+        assert not gc.isenabled()
+    assert gc.isenabled()

@@ -570,7 +570,7 @@ def _cpu_arbre(racine: int) -> float:
     return sum(temps.get(pid, 0) for pid in arbre) / tick
 
 
-def _attendre_recepisses(ids: list[int], depuis: float, delai: float = 300) -> dict:
+def _attendre_recepisses(ids: list[int], depuis: float, worker: subprocess.Popen, delai: float = 300) -> dict:
     """Wait (bounded) until the worker has rendered every deposited demande's récépissé; how long after the last
     burst it took."""
     from django.contrib.contenttypes.models import ContentType
@@ -589,6 +589,9 @@ def _attendre_recepisses(ids: list[int], depuis: float, delai: float = 300) -> d
             )
         )
         if faits >= deposes:
+            break
+        if worker.poll() is not None:
+            print(f"the Celery worker stopped (exit code {worker.returncode})", flush=True)
             break
         time.sleep(0.5)
     return {"n": len(faits), "attendus": len(deposes), "apres_s": time.perf_counter() - depuis}
@@ -665,9 +668,9 @@ def _enfant(users: int, rounds: int, keep: bool, migrer: bool) -> int:
                 str(Path(sys.executable).parent / "celery"),
                 "-A",
                 "subventions",
+                "--quiet",
                 "worker",
                 "--concurrency=1",
-                "--quiet",
                 "--loglevel=WARNING",
                 "--without-gossip",
                 "--without-mingle",
@@ -711,7 +714,7 @@ def _enfant(users: int, rounds: int, keep: bool, migrer: bool) -> int:
         _arreter(gunicorn)
         gunicorn = None
         postes = [pk for tour in [*prep["tours"][:rounds], prep["tours"][rounds]] for pk in tour]
-        resultat["recepisses"] = _attendre_recepisses(postes, fin_rafales)
+        resultat["recepisses"] = _attendre_recepisses(postes, fin_rafales, worker)
         resultat["recepisses"]["cpu_ms"] = (
             (_cpu_arbre(worker.pid) - cpu_worker_avant) * 1000 / max(1, resultat["recepisses"]["n"])
         )

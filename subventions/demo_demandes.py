@@ -13,6 +13,7 @@ import io
 import random
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -39,7 +40,7 @@ from subventions.demandes.models import (
     LigneFinancement,
     PieceDemande,
 )
-from subventions.demandes.services import empreinte_dossier, identification_porteur
+from subventions.demandes.services import contenu_dossier_de, empreinte_contenu, identification_porteur
 from subventions.referentiel.models import QPV, Objectif, Territoire
 from workflows.models import TransitionLog
 
@@ -575,6 +576,72 @@ def _validite(depuis: date, mois: int | None) -> date | None:
     return date(depuis.year + annee, mois_fin + 1, 1) - timedelta(days=1)
 
 
+def demande_deposee(
+    d: DemandePrevue,
+    *,
+    campagne: Campagne,
+    porteur: Porteur,
+    user: User,
+    identification: dict,
+    territoire_id: int | None,
+    statut: str = StatutDemande.DEPOSEE,
+    instructeur: User | None = None,
+) -> Demande:
+    """The Demande of plan entry `d` as demande_deposer leaves it (not saved): number, action, déclaration signed by
+    `user` for the porteur's représentant légal, and the porteur's `identification` snapshot. The bulk seeds (Marseille
+    and national) build every deposited demande here; `statut` and `instructeur` are what later stages have made of it.
+    """
+    return Demande(
+        campagne=campagne,
+        porteur=porteur,
+        statut=statut,
+        numero=d.numero,
+        type_demande=d.type_demande,
+        intitule=d.intitule,
+        objectifs_action=d.objectifs_action,
+        description=d.description,
+        public_nombre=d.public_nombre,
+        public_age_min=d.public_age_min,
+        public_age_max=d.public_age_max,
+        public_part_qpv=d.public_part_qpv,
+        public_description=d.public_description,
+        territoire_id=territoire_id,
+        lieu=d.lieu,
+        date_debut=d.date_debut,
+        date_fin=d.date_fin,
+        moyens_benevoles=d.moyens_benevoles,
+        moyens_salaries=d.moyens_salaries,
+        moyens_etpt=d.moyens_etpt,
+        declaration_nom=f"{porteur.representant_prenom} {porteur.representant_nom}",
+        declaration_qualite=porteur.representant_qualite,
+        declaration_date=d.depose_le.astimezone(PARIS).date(),
+        declaration_par=user,
+        declaration_engagement_republicain=True,
+        declaration_exactitude=True,
+        identification=identification,
+        cree_par=user,
+        depose_le=d.depose_le,
+        depose_par=user,
+        instructeur=instructeur,
+    )
+
+
+def empreinte_prevue(demande: Demande, d: DemandePrevue, *, exercice: int, pieces: Iterable[str]) -> str:
+    """The fingerprint `empreinte_dossier` computes for `demande` once plan entry `d` is written with the pièces of
+    sha256 `pieces`, from the plan instead of a query per related table (thousands of demandes in bulk)."""
+    contenu = contenu_dossier_de(
+        demande,
+        exercice=exercice,
+        qpvs=d.qpvs,
+        objectifs=d.objectifs,
+        indicateurs=d.indicateurs,
+        budget=d.budget,
+        financeurs=d.montants,
+        pieces=pieces,
+    )
+    return empreinte_contenu(contenu)
+
+
 @transaction.atomic
 def seed_demandes(
     *,
@@ -730,39 +797,15 @@ def seed_demandes(
     territoire_de = dict(Territoire.objects.filter(contrat=contrat).values_list("code", "pk"))
     demandes = []
     for d in plan.demandes:
-        porteur, user = porteur_de[d.porteur], user_de[d.porteur]
+        porteur = porteur_de[d.porteur]
         demandes.append(
-            Demande(
+            demande_deposee(
+                d,
                 campagne=campagne,
                 porteur=porteur,
-                statut=StatutDemande.DEPOSEE,
-                numero=d.numero,
-                type_demande=d.type_demande,
-                intitule=d.intitule,
-                objectifs_action=d.objectifs_action,
-                description=d.description,
-                public_nombre=d.public_nombre,
-                public_age_min=d.public_age_min,
-                public_age_max=d.public_age_max,
-                public_part_qpv=d.public_part_qpv,
-                public_description=d.public_description,
-                territoire_id=territoire_de.get(d.territoire),
-                lieu=d.lieu,
-                date_debut=d.date_debut,
-                date_fin=d.date_fin,
-                moyens_benevoles=d.moyens_benevoles,
-                moyens_salaries=d.moyens_salaries,
-                moyens_etpt=d.moyens_etpt,
-                declaration_nom=f"{porteur.representant_prenom} {porteur.representant_nom}",
-                declaration_qualite=porteur.representant_qualite,
-                declaration_date=d.depose_le.astimezone(PARIS).date(),
-                declaration_par=user,
-                declaration_engagement_republicain=True,
-                declaration_exactitude=True,
+                user=user_de[d.porteur],
                 identification=identifications[porteur.pk],
-                cree_par=user,
-                depose_le=d.depose_le,
-                depose_par=user,
+                territoire_id=territoire_de.get(d.territoire),
             )
         )
     demandes = Demande.objects.bulk_create(demandes)
@@ -810,10 +853,11 @@ def seed_demandes(
     )
 
     # auto_now(_add) fields took the current time on insert: put back the planned ones, then the fingerprint of
-    # what was filed (the same function as a real deposit).
+    # what was filed (the deposit's own snapshot function, fed from the plan).
     for o, d in zip(demandes, plan.demandes, strict=True):
         o.cree_le, o.modifie_le = d.cree_le, d.depose_le
-        o.empreinte = empreinte_dossier(o)
+        shas = [piece_de[(o.porteur_id, t.pk)].sha256 for t in types]
+        o.empreinte = empreinte_prevue(o, d, exercice=campagne.exercice, pieces=shas)
     Demande.objects.bulk_update(demandes, ["cree_le", "modifie_le", "empreinte"], batch_size=500)
 
     # The deposit in the transition log, as the workflow service writes it.

@@ -23,7 +23,6 @@ national porteur exists.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import random
 import time as chrono
@@ -59,7 +58,16 @@ from subventions.demandes.models import (
     PieceDemande,
 )
 from subventions.demandes.services import identification_porteur
-from subventions.demo_demandes import BANQUES, DemandePrevue, PorteurPrevu, _pdf_demo, planifier, siret_demo
+from subventions.demo_demandes import (
+    BANQUES,
+    DemandePrevue,
+    PorteurPrevu,
+    _pdf_demo,
+    demande_deposee,
+    empreinte_prevue,
+    planifier,
+    siret_demo,
+)
 from subventions.demo_finance import horloge
 from subventions.paiements.enums import NaturePaiement, StatutPaiement
 from subventions.paiements.models import (
@@ -282,40 +290,6 @@ def decider(rng: random.Random, demandes: list[DemandePrevue], part_max: dict[st
     return issues
 
 
-def _empreinte(demande: Demande, prevue: DemandePrevue, shas: list[str], exercice: int) -> str:
-    """The fingerprint `empreinte_dossier` computes, from the plan (no query per demande)."""
-    contenu = {
-        "numero": demande.numero,
-        "campagne": exercice,
-        "identification": demande.identification,
-        "action": {
-            c: str(getattr(demande, c) or "")
-            for c in (
-                "intitule",
-                "objectifs_action",
-                "description",
-                "public_nombre",
-                "public_part_qpv",
-                "lieu",
-                "date_debut",
-                "date_fin",
-                "nature",
-                "type_demande",
-                "objet",
-                "duree",
-            )
-        },  # fmt: skip
-        "qpv": sorted(prevue.qpvs),
-        "objectifs": sorted(prevue.objectifs),
-        "indicateurs": [[nom, cible] for nom, cible in prevue.indicateurs],
-        "budget": {compte: str(montant) for compte, montant in prevue.budget},
-        "financeurs": {code: str(montant) for code, montant in prevue.montants},
-        "pieces": sorted(shas),
-        "declaration": [demande.declaration_nom, demande.declaration_qualite, str(demande.declaration_date)],
-    }
-    return hashlib.sha256(json.dumps(contenu, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
 # --- The seed ------------------------------------------------------------------------------------------------------
 
 
@@ -535,42 +509,18 @@ def _demandes_ecrire(campagne, prevues, issues, porteur_de, porteurs: _Porteurs,
     for d, issue in zip(prevues, issues, strict=True):
         porteur = porteur_de[d.porteur]
         user = porteurs.user_de[porteur.pk]
-        demande = Demande(
+        demande = demande_deposee(
+            d,
             campagne=campagne,
             porteur=porteur,
-            statut=issue.statut,
-            numero=d.numero,
-            type_demande=d.type_demande,
-            intitule=d.intitule,
-            objectifs_action=d.objectifs_action,
-            description=d.description,
-            public_nombre=d.public_nombre,
-            public_age_min=d.public_age_min,
-            public_age_max=d.public_age_max,
-            public_part_qpv=d.public_part_qpv,
-            public_description=d.public_description,
-            territoire_id=territoire_de.get(d.territoire),
-            lieu=d.lieu,
-            date_debut=d.date_debut,
-            date_fin=d.date_fin,
-            moyens_benevoles=d.moyens_benevoles,
-            moyens_salaries=d.moyens_salaries,
-            moyens_etpt=d.moyens_etpt,
-            declaration_nom=f"{porteur.representant_prenom} {porteur.representant_nom}",
-            declaration_qualite=porteur.representant_qualite,
-            declaration_date=d.depose_le.astimezone(PARIS).date(),
-            declaration_par=user,
-            declaration_engagement_republicain=True,
-            declaration_exactitude=True,
+            user=user,
             identification=identifications[porteur.pk],
-            cree_par=user,
-            depose_le=d.depose_le,
-            depose_par=user,
+            territoire_id=territoire_de.get(d.territoire),
+            statut=issue.statut,
             instructeur=instructeur,
         )
-        demande.empreinte = _empreinte(
-            demande, d, [sha for _pc, sha in porteurs.shas[porteur.pk].values()], campagne.exercice
-        )
+        shas = [sha for _pc, sha in porteurs.shas[porteur.pk].values()]
+        demande.empreinte = empreinte_prevue(demande, d, exercice=campagne.exercice, pieces=shas)
         objets.append(demande)
     with horloge(campagne.cloture):
         objets = Demande.objects.bulk_create(objets, batch_size=LOT)

@@ -134,9 +134,11 @@ def _invariants():
 
 
 def _empreintes_deterministe_et_idempotent():
-    # The fingerprint written in bulk is the one the deposit service computes.
-    for demande in Demande.objects.order_by("numero")[:5]:
-        assert demande.empreinte == empreinte_dossier(demande)
+    # The fingerprint written in bulk is the one the deposit service computes, for every demande (whatever became
+    # of it: irrecevable, refusée, validée, conventionnée), and no two dossiers share one.
+    demandes = list(Demande.objects.select_related("campagne").order_by("numero"))
+    assert [d.empreinte for d in demandes] == [empreinte_dossier(d) for d in demandes]
+    assert len({d.empreinte for d in demandes}) == len(demandes)
     # Same seed, same decisions (the plan is pure Python).
     demandes = list(_plan(random.Random(7)))
     assert demandes == list(_plan(random.Random(7)))

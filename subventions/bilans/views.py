@@ -25,19 +25,13 @@ from subventions.comptes.access import agent_requis
 from subventions.conventions.models import STATUTS_EXECUTOIRES
 from subventions.paiements.enums import StatutReversement
 from subventions.paiements.models import ROLES_FINANCE
+from subventions.parametres import entier_positif
 from subventions.templatetags.subventions_tags import formater_montant
 from workflows.telechargements import fichier_prive
 from workflows.transitions import TransitionRefusee, historique_libelle, transitions_possibles
 
 PAR_PAGE = 50
 ERREURS = (services.CompteRenduRefuse, TransitionRefusee)
-
-
-def _entier(valeur) -> int | None:
-    try:
-        return int(valeur)
-    except (TypeError, ValueError):
-        return None
 
 
 def _annoter(lignes, tolerance) -> None:
@@ -225,8 +219,8 @@ def liste(request: HttpRequest) -> HttpResponse:
     statut = request.GET.get("statut", StatutCompteRendu.DEPOSE)
     filtres = {
         "statut": statut if statut in StatutCompteRendu.values else None,
-        "financeur": _entier(request.GET.get("financeur")),
-        "exercice": _entier(request.GET.get("exercice")),
+        "financeur": entier_positif(request.GET.get("financeur")),
+        "exercice": entier_positif(request.GET.get("exercice")),
         "recherche": (request.GET.get("q") or "").strip()[:100],
     }
     qs, comptes = selectors.comptes_rendus_filtres(request.user, **filtres)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from subventions.comptes.access import agent_requis
 from subventions.comptes.scopes import a_role, perimetre
+from subventions.parametres import entier_positif
 from subventions.pilotage import exports, scdl, selectors, tableaux
 from subventions.pilotage.forms import ImportForm
 from subventions.pilotage.graphiques import Serie, barres
@@ -52,17 +53,10 @@ def _gc_en_pause() -> Iterator[None]:
                 gc.enable()
 
 
-def _entier(valeur) -> int | None:
-    try:
-        return int(valeur)
-    except (TypeError, ValueError):
-        return None
-
-
 def _selection(request: HttpRequest) -> dict:
     """The campagne and filters of the query string, checked against the user's perimeter (404 otherwise)."""
     campagnes = selectors.campagnes_du_tableau(request.user)
-    demandee = _entier(request.GET.get("campagne"))
+    demandee = entier_positif(request.GET.get("campagne"))
     if not campagnes:
         if demandee is not None:
             raise Http404("Campagne introuvable.")
@@ -77,9 +71,9 @@ def _selection(request: HttpRequest) -> dict:
             (c for c in campagnes if c.a_des_depots and not c.est_historique),
             next((c for c in campagnes if c.a_des_depots), campagnes[0]),
         )
-    financeur = _entier(request.GET.get("financeur"))
-    territoire = _entier(request.GET.get("territoire"))
-    pilier = _entier(request.GET.get("pilier"))
+    financeur = entier_positif(request.GET.get("financeur"))
+    territoire = entier_positif(request.GET.get("territoire"))
+    pilier = entier_positif(request.GET.get("pilier"))
     portee = selectors.portee_de(
         request.user, campagne=campagne, financeur=financeur, territoire=territoire, pilier=pilier
     )
@@ -242,7 +236,7 @@ def tableau_export(request: HttpRequest, nom: str, format: str) -> HttpResponse:
 @agent_requis(*ROLES_PILOTAGE)
 def scdl_telecharger(request: HttpRequest) -> HttpResponse:
     """The SCDL file of a financeur of the perimeter for a year, streamed (memory stays bounded)."""
-    financeur_pk, annee = _entier(request.GET.get("financeur")), _entier(request.GET.get("annee"))
+    financeur_pk, annee = entier_positif(request.GET.get("financeur")), entier_positif(request.GET.get("annee"))
     if financeur_pk is None or annee is None or not 2000 <= annee <= 2100:
         messages.error(request, _("Choisissez un financeur et une année (par exemple 2015)."))
         return redirect("pilotage:tableau_de_bord")

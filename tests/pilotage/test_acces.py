@@ -123,3 +123,13 @@ def test_posting_an_import_is_for_administrateurs_only(client, monde):
     fichier = SimpleUploadedFile("hg.csv", (DONNEES / "haute-garonne-2017-scdl.csv").read_bytes())
     assert client.post(reverse("pilotage:imports"), {"fichier": fichier}).status_code == 403
     assert ImportSubventions.objects.count() == avant
+
+
+@pytest.mark.parametrize("valeur", ["99999999999999999999", "-3", "0", "douze"])
+def test_an_id_out_of_range_in_the_query_string_is_ignored_not_a_server_error(client, monde, valeur):
+    """A crafted campagne, financeur or territoire id (beyond what PostgreSQL's bigint holds, negative, not a number)
+    is treated as absent: the dashboard of the default campagne, not a 500."""
+    url, _params = monde["url"]["tableau_de_bord"]
+    client.force_login(_autorises("tableau_de_bord", monde)[0])
+    for cle in ("campagne", "financeur", "territoire", "pilier"):
+        assert client.get(url, {cle: valeur}).status_code == 200, cle

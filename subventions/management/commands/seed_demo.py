@@ -4,6 +4,7 @@ import argparse
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from associations.models import Porteur
 from subventions import demo
@@ -39,6 +40,11 @@ class Command(BaseCommand):
             compteurs = demo.seed(scale=scale, graine=seed, taille=taille)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            # Statistics for the planner now, as autovacuum would after a while: tens of thousands of rows written
+            # in bulk would otherwise be planned as empty tables (nested loops over 25 000 demandes).
+            with connection.cursor() as curseur:
+                curseur.execute("ANALYZE")
         duree = time.perf_counter() - debut
         compteurs["demandes déposées"] = Demande.objects.exclude(numero="").count()
         if scale == "national":

@@ -10,11 +10,15 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
-from itertools import islice
+from itertools import chain, islice
+from operator import itemgetter
+from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.db.models.sql.compiler import cursor_iter
 from django.utils import timezone
 from stdnum.fr import siret as stdnum_siret
 
@@ -50,9 +54,12 @@ UNIQUE = "unique"
 ECHELONNE = "échelonné"
 OBJET_MAX = 256
 CENTIEME = Decimal("0.01")
+UN = Decimal("1.00")
 RNA = re.compile(r"^W\d{9}$")
 # Comptes that value volunteers' time: not a cost of the action (same rule as the compte-rendu financier).
 COMPTES_EN_NATURE = ("86", "87")
+# Distinct values remembered per converted column (moments, dates, advance rates) while the file is written.
+MEMOIRE = 4096
 
 
 def batched(iterable: Iterable, n: int) -> Iterator[tuple]:
@@ -114,14 +121,15 @@ def actes_scdl(*, financeur: Financeur, annee: int) -> QuerySet[ActeAttribution]
 
 def _moment(executoire: str, cree: str) -> Coalesce:
     """The moment a document became executory (its creation if that was not recorded): the file's order, with the
-    pk, shared by the three streams of `lignes_scdl`. Never a text column: Python must compare keys as the database
-    orders them (a collation would not)."""
+    pk, shared by the three streams of `lignes_scdl`. A timestamp, never a text column subject to a collation: Python
+    compares the keys as the driver returns them (datetimes, or SQLite's ISO text) in the order the database sorts
+    them."""
     return Coalesce(executoire, cree)
 
 
 # What a row needs of its document (with `le`, the moment it became executory), read as plain values: building
 # model instances (django-fsm, related descriptors) cost ten times the formatting itself (pyinstrument,
-# bench/scdl.py).
+# bench/scdl.py). In this order: `lignes_scdl` unpacks them.
 CHAMPS = (
     "pk",
     "numero",
@@ -139,152 +147,270 @@ CHAMPS = (
 )
 
 
-def _objet(acte: dict, intitules: list[str]) -> str:
-    if acte["est_avenant"]:
-        prefixe = f"Avenant à {acte['parent__numero']}" if acte["parent__numero"] else "Avenant"
-    elif acte["annee_fin"]:
-        prefixe = f"Convention pluriannuelle d'objectifs {acte['exercice']}-{acte['annee_fin']}"
-    else:
-        prefixe = ""
-    if len(intitules) == 1:
-        corps = intitules[0]
-    elif intitules:
-        corps = f"{len(intitules)} actions : " + " ; ".join(intitules)
-    else:
-        corps = "Subvention"
-    texte = f"{prefixe} : {corps}" if prefixe else corps
-    texte = " ".join(texte.split())
-    return texte if len(texte) <= OBJET_MAX else texte[: OBJET_MAX - 1].rstrip() + "…"
+class _Brutes:
+    """The rows of a values() queryset as the database driver returns them, read through a cursor `taille` rows at a
+    time as `QuerySet.iterator()` does, but without Django's converter calls on every cell: parsing and making aware
+    a moment, building a Decimal, cost as much as the rest of a row (pyinstrument, bench/scdl.py). The caller converts
+    what it uses: `memo` once per distinct value, `convertisseur` on each row; columns of integers and text need no
+    conversion, and booleans are only tested for truth."""
+
+    def __init__(self, valeurs: QuerySet, taille: int) -> None:
+        requete = valeurs.query
+        compilateur = requete.get_compiler(using=valeurs.db)
+        connexion = self.connexion = compilateur.connection
+        self.lignes: Iterator[tuple] = iter(())
+        try:
+            sql, params = compilateur.as_sql()
+        except EmptyResultSet:
+            sql = ""
+        if sql:  # as SQLCompiler.execute_sql(MULTI, chunked_fetch=…) does, with the cursor's loaders set first
+            if connexion.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+                curseur = connexion.cursor()
+            else:
+                curseur = connexion.chunked_cursor()
+            _horodatages_psycopg(curseur)
+            try:
+                curseur.execute(sql, params)
+            except Exception:
+                curseur.close()
+                raise
+            colonnes = compilateur.col_count if compilateur.has_extra_select else None
+            vide = connexion.features.empty_fetchmany_value
+            self.lignes = chain.from_iterable(cursor_iter(curseur, vide, colonnes, taille))
+        # The columns in the order values() gives them (as ValuesIterable names them).
+        if requete.selected:
+            noms = list(requete.selected)
+        else:
+            noms = [*requete.extra_select, *requete.values_select, *requete.annotation_select]
+        self.rang = {nom: i for i, nom in enumerate(noms)}
+        self.convertisseurs = compilateur.get_converters([s[0] for s in (compilateur.select or [])][: len(noms)])
+
+    def colonnes(self, *noms: str) -> Iterator[tuple]:
+        """The rows with these columns, in this order."""
+        rangs = [self.rang[nom] for nom in noms]
+        if rangs == list(range(len(self.rang))):
+            return self.lignes
+        return map(itemgetter(*rangs), self.lignes)
+
+    def convertisseur(self, nom: str) -> Callable[[Any], Any] | None:
+        """raw value → the value Django gives for the column; None when the column needs no conversion."""
+        if (rang := self.rang[nom]) not in self.convertisseurs:
+            return None
+        convertisseurs, expression = self.convertisseurs[rang]
+        connexion = self.connexion
+
+        def convertir(valeur: Any) -> Any:
+            for convertisseur in convertisseurs:
+                valeur = convertisseur(valeur, expression, connexion)
+            return valeur
+
+        return convertir
+
+    def memo(self, nom: str, ensuite: Callable[[Any], Any]) -> _Memo:
+        """raw value → `ensuite` of the value Django gives for the column, computed once per distinct value: for the
+        columns whose values repeat (moments, dates, the financeur's)."""
+        convertir = self.convertisseur(nom)
+        return _Memo(ensuite if convertir is None else lambda brute: ensuite(convertir(brute)))
 
 
-def _nature(natures: set[str]) -> str:
-    if natures == {NatureAide.EN_NATURE}:
-        return EN_NATURE
-    if NatureAide.EN_NATURE in natures:
-        return f"{NUMERAIRE};{EN_NATURE}"
-    return NUMERAIRE
+def _horodatages_psycopg(curseur: Any) -> None:
+    """On PostgreSQL with psycopg 3, this cursor loads timestamps with psycopg's own loader (in C with
+    psycopg-binary) instead of Django's, a Python subclass that only sets the connection's time zone again: it cost
+    more than the rest of the row (pyinstrument, bench/scdl.py). The moments are the same aware datetimes (the
+    session's time zone is the connection's); without USE_TZ Django's naive ones are kept."""
+    brut = getattr(curseur, "cursor", None)
+    if not settings.USE_TZ or not hasattr(brut, "adapters"):
+        return
+    import psycopg
+
+    oid = psycopg.adapters.types["timestamptz"].oid
+    brut.adapters.register_loader(oid, psycopg.adapters.get_loader(oid, psycopg.pq.Format.TEXT))
 
 
-def _versements(acte: dict, jour: date) -> tuple[str, str]:
-    """(conditionsVersement, datesPeriodeVersement) from the échéancier: one payment is "unique" on its date
-    (paid, else due); several are "échelonné" over the period from the first to the last. A document without
-    échéancier (imported history) follows the financeur's rule: all at once when its advance is 100 %, otherwise
-    an advance at signature and the solde by 30 June of the next year."""
-    nb = acte["nb_versements"] or 0
-    if nb == 1:
-        return UNIQUE, acte["premier_versement"].isoformat()
-    if nb > 1:
-        return ECHELONNE, f"{acte['premier_versement'].isoformat()}/{acte['dernier_versement'].isoformat()}"
-    if acte["financeur__taux_avance"] >= 100:
-        return UNIQUE, jour.isoformat()
-    fin = max(date(acte["exercice"] + 1, 6, 30), jour)
-    return ECHELONNE, f"{jour.isoformat()}/{fin.isoformat()}"
+class _Memo(dict):
+    """`memo[cle]` is `fonction(cle)`, computed on the first look-up (a plain dict look-up afterwards); no more than
+    MEMOIRE keys are kept."""
+
+    def __init__(self, fonction: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.fonction = fonction
+
+    def __missing__(self, cle: Any) -> Any:
+        if len(self) >= MEMOIRE:
+            self.clear()
+        valeur = self[cle] = self.fonction(cle)
+        return valeur
 
 
-def _pourcentage(montant: Decimal, cout: Decimal | None) -> str:
-    """The share of the actions' budget (their charges, contributions en nature aside) the subsidy funds, between
-    0.01 and 1 as the schema requires; 1.00 when the budget is unknown (imported history)."""
-    if not cout or cout <= 0:
-        return "1.00"
-    part = (Decimal(montant) / Decimal(cout)).quantize(CENTIEME, rounding=ROUND_HALF_UP)
-    return str(min(Decimal("1.00"), max(CENTIEME, part)))
-
-
-def ligne_scdl(acte: dict, actions: list[tuple[str, str]], jour_de: Callable[[datetime], date]) -> list[str]:
-    """One row from a document's values (CHAMPS: `le`, the moment it became executory, else of its creation) and its
-    actions, (intitulé, nature) in dossier order; `jour_de` gives a moment's local date."""
-    jour = jour_de(acte["le"])
-    intitules = [intitule for intitule, _nature_aide in actions]
-    conditions, periode = _versements(acte, jour)
-    reference = acte["numero"]
-    if acte["est_avenant"] and acte["parent__numero"]:
-        reference += f" (avenant à {acte['parent__numero']})"
-    rna = (acte["porteur__rna"] or "").strip().upper()
-    return [
-        acte["financeur__nom"],
-        acte["financeur__siret"],
-        jour.isoformat(),
-        reference,
-        acte["porteur__nom"],
-        acte["porteur__siret"],
-        rna if RNA.match(rna) else "",
-        _objet(acte, intitules),
-        f"{Decimal(acte['montant_total']).quantize(CENTIEME):f}",
-        _nature({nature for _intitule, nature in actions}),
-        conditions,
-        periode,
-        "",
-        "non",
-        _pourcentage(acte["montant_total"], acte["cout_actions"]),
-        "",
-    ]
-
-
-class _Flux:
-    """Rows of a query in the file's order, starting with the document's pk and moment: `pour(cle)` returns the
-    rows of that document, cle = (moment, pk). Rows of a document the main stream does not hold (made executory
-    between the queries) are skipped, so that they never shift the others."""
-
-    def __init__(self, lignes: Iterator[tuple]) -> None:
-        self.lignes = lignes
-        self.tete = next(lignes, None)
-
-    def pour(self, cle: tuple[datetime, int]) -> list[tuple]:
-        while self.tete is not None and (self.tete[1], self.tete[0]) < cle:
-            self.tete = next(self.lignes, None)
-        trouvees = []
-        while self.tete is not None and (self.tete[1], self.tete[0]) == cle:
-            trouvees.append(self.tete)
-            self.tete = next(self.lignes, None)
-        return trouvees
-
-
-def lignes_scdl(actes: QuerySet[ActeAttribution], *, taille: int = 2000) -> Iterator[list[str]]:
+def lignes_scdl(actes: QuerySet[ActeAttribution], *, taille: int = 500) -> Iterator[list[str]]:
     """The rows of `actes_scdl`, streamed in bounded memory: three queries read through cursors `taille` rows at a
     time, in the file's order, and merged here — the documents (plain values), their actions with each action's
     charges, and their payments' count and dates. Whatever the number of rows: three queries, and no more than
     `taille` rows of each in memory (correlated subqueries and per-batch `IN (…)` lookups cost more than the rows
-    themselves: bench/scdl.py)."""
+    themselves: bench/scdl.py).
+
+    Each row (one document):
+    - dateConvention: the local date of the moment it became executory (of its creation if not recorded);
+    - referenceDecision: its number, and the one of the convention it amends;
+    - rnaBeneficiaire: the porteur's RNA when it is one (W and 9 digits);
+    - objet: its actions' titles, after « Avenant à … » or « Convention pluriannuelle d'objectifs … », spaces
+      collapsed, cut at OBJET_MAX characters;
+    - nature: from its actions' natures (en nature, en numéraire or both);
+    - conditionsVersement and datesPeriodeVersement from the échéancier: one payment is "unique" on its date (paid,
+      else due); several are "échelonné" over the period from the first to the last. A document without
+      échéancier (imported history) follows the financeur's rule: all at once when its advance is 100 %, otherwise
+      an advance at signature and the solde by 30 June of the next year;
+    - pourcentageSubvention: the share of the actions' budget (their charges, contributions en nature aside) the
+      subsidy funds, between 0.01 and 1 as the schema requires; 1.00 when the budget is unknown (imported history).
+
+    The rows of the three streams are merged on (moment, pk) compared as the driver returns them, i.e. as the
+    database orders them; a document's actions or payments the main stream does not hold (made executory between
+    the queries) are skipped, so that they never shift the others."""
     fuseau = timezone.get_current_timezone()
-
-    @lru_cache(maxsize=4096)  # documents are made executory in batches: a few distinct moments for many rows
-    def jour_de(moment: datetime) -> date:
-        return moment.astimezone(fuseau).date()
-
     publies = actes.order_by().values("pk")
     charge = Q(ligne__demande__lignes_budget__sens="charge") & ~Q(
         ligne__demande__lignes_budget__compte__in=COMPTES_EN_NATURE
     )
-    actions = _Flux(
+    actions = _Brutes(
         ActeLigne.objects.filter(acte__in=publies)
         .annotate(le_acte=_moment("acte__executoire_le", "acte__cree_le"))
         .values_list("acte_id", "le_acte", "ligne__demande__intitule", "ligne__demande__nature")
         .annotate(charges=Sum("ligne__demande__lignes_budget__montant", filter=charge))
-        .order_by("le_acte", "acte_id", "ligne__demande__numero", "pk")
-        .iterator(chunk_size=taille)
+        .order_by("le_acte", "acte_id", "ligne__demande__numero", "pk"),
+        taille,
     )
     date_paiement = Coalesce("reglement_date", "echeance")
-    versements = _Flux(
+    versements = _Brutes(
         Paiement.objects.filter(echeancier__acte__in=publies)
         .exclude(statut=StatutPaiement.ANNULE)
         .annotate(le_acte=_moment("echeancier__acte__executoire_le", "echeancier__acte__cree_le"))
         .values("echeancier__acte_id", "le_acte")
         .annotate(n=Count("pk"), premier=Min(date_paiement), dernier=Max(date_paiement))
         .order_by("le_acte", "echeancier__acte_id")
-        .values_list("echeancier__acte_id", "le_acte", "n", "premier", "dernier")
-        .iterator(chunk_size=taille)
+        .values_list("echeancier__acte_id", "le_acte", "n", "premier", "dernier"),
+        taille,
     )
-    for acte in actes.values(*CHAMPS, "le").iterator(chunk_size=taille):
-        cle = (acte["le"], acte["pk"])
-        siennes = actions.pour(cle)
-        couts = [c for *_x, c in siennes if c is not None]
-        acte["cout_actions"] = sum(couts) if couts else None
-        paiements = versements.pour(cle)
-        if paiements:
-            _pk, _le, acte["nb_versements"], acte["premier_versement"], acte["dernier_versement"] = paiements[0]
+    documents = _Brutes(actes.values(*CHAMPS, "le"), taille)
+
+    def jour_et_texte(moment: datetime) -> tuple[date, str]:
+        jour = moment.astimezone(fuseau).date()
+        return jour, jour.isoformat()
+
+    # Documents are made executory in batches and paid on a few dates: a few distinct moments and dates for many
+    # rows, each converted once.
+    jours = documents.memo("le", jour_et_texte)
+    taux = documents.memo("financeur__taux_avance", lambda taux: taux)
+    premiers = versements.memo("premier", lambda jour: jour.isoformat())
+    derniers = versements.memo("dernier", lambda jour: jour.isoformat())
+    # Amounts hardly repeat: converted on each row when the driver does not give Decimals (SQLite).
+    montant_de = documents.convertisseur("montant_total")
+    charges_de = actions.convertisseur("charges")
+    soldes = _Memo(lambda cle: f"{cle[1].isoformat()}/{max(date(cle[0] + 1, 6, 30), cle[1]).isoformat()}")
+    rna_valide = RNA.match
+    en_nature = NatureAide.EN_NATURE.value
+
+    lignes_actions = actions.colonnes(
+        "acte_id", "le_acte", "ligne__demande__intitule", "ligne__demande__nature", "charges"
+    )
+    lignes_versements = versements.colonnes("echeancier__acte_id", "le_acte", "n", "premier", "dernier")
+    action = next(lignes_actions, None)
+    versement = next(lignes_versements, None)
+    for (
+        pk,
+        numero,
+        exercice,
+        annee_fin,
+        est_avenant,
+        parent,
+        montant,
+        financeur,
+        siret_financeur,
+        taux_avance,
+        nom,
+        siret,
+        rna,
+        le,
+    ) in documents.colonnes(*CHAMPS, "le"):
+        # Its actions, in dossier order.
+        intitules = []
+        couts = None
+        avec_nature = avec_numeraire = False
+        while action is not None:
+            if action[0] == pk and action[1] == le:
+                intitules.append(action[2])
+                if action[3] == en_nature:
+                    avec_nature = True
+                else:
+                    avec_numeraire = True
+                if (charges := action[4]) is not None:
+                    if charges_de is not None:
+                        charges = charges_de(charges)
+                    couts = charges if couts is None else couts + charges
+            elif (action[1], action[0]) > (le, pk):
+                break
+            action = next(lignes_actions, None)
+        # Its payments (one row: their count, first and last dates).
+        nb = 0
+        while versement is not None:
+            if versement[0] == pk and versement[1] == le:
+                if not nb:
+                    _pk, _le, nb, premier, dernier = versement
+            elif (versement[1], versement[0]) > (le, pk):
+                break
+            versement = next(lignes_versements, None)
+
+        jour, jour_texte = jours[le]
+        if nb == 1:
+            conditions, periode = UNIQUE, premiers[premier]
+        elif nb > 1:
+            conditions, periode = ECHELONNE, f"{premiers[premier]}/{derniers[dernier]}"
+        elif taux[taux_avance] >= 100:
+            conditions, periode = UNIQUE, jour_texte
         else:
-            acte["nb_versements"] = 0
-        yield ligne_scdl(acte, [(intitule, nature) for _pk, _le, intitule, nature, _c in siennes], jour_de)
+            conditions, periode = ECHELONNE, soldes[exercice, jour]
+
+        if est_avenant:
+            reference = f"{numero} (avenant à {parent})" if parent else numero
+            prefixe = f"Avenant à {parent}" if parent else "Avenant"
+        else:
+            reference = numero
+            prefixe = f"Convention pluriannuelle d'objectifs {exercice}-{annee_fin}" if annee_fin else ""
+        if len(intitules) == 1:
+            corps = intitules[0]
+        elif intitules:
+            corps = f"{len(intitules)} actions : " + " ; ".join(intitules)
+        else:
+            corps = "Subvention"
+        objet = " ".join((f"{prefixe} : {corps}" if prefixe else corps).split())
+        if len(objet) > OBJET_MAX:
+            objet = objet[: OBJET_MAX - 1].rstrip() + "…"
+
+        rna = (rna or "").strip().upper()
+        if montant_de is not None:
+            montant = montant_de(montant)
+        if not couts or couts <= 0:
+            pourcentage = "1.00"
+        else:
+            part = (montant / couts).quantize(CENTIEME, rounding=ROUND_HALF_UP)
+            pourcentage = str(min(UN, max(CENTIEME, part)))
+        yield [
+            financeur,
+            siret_financeur,
+            jour_texte,
+            reference,
+            nom,
+            siret,
+            rna if rna_valide(rna) else "",
+            objet,
+            f"{montant.quantize(CENTIEME):f}",
+            (f"{NUMERAIRE};{EN_NATURE}" if avec_numeraire else EN_NATURE) if avec_nature else NUMERAIRE,
+            conditions,
+            periode,
+            "",
+            "non",
+            pourcentage,
+            "",
+        ]
 
 
 def csv_scdl(lignes: Iterable[list[str]], *, par: int = 100) -> Iterator[str]:

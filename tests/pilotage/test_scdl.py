@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -158,6 +160,31 @@ def test_rows_are_streamed_by_three_queries_whatever_their_number(django_assert_
     assert plus == list(scdl.lignes_scdl(scdl.actes_scdl(financeur=monde.etat, annee=2015), taille=1000))
     assert len({ligne[3] for ligne in plus}) == 6 and {ligne[14] for ligne in plus} == {"0.40"}
     assert {(ligne[10], ligne[11]) for ligne in plus} == {("échelonné", "2015-07-20/2016-06-30")}
+
+
+@pytest.mark.django_db
+def test_dates_and_amounts_are_the_documents_own_whatever_is_remembered_between_rows(monkeypatch):
+    """The rows are read as the database driver returns them and each distinct moment, date or amount is converted
+    once: documents made executory on either side of midnight in Paris keep their own local date, order and amount,
+    even when nothing is remembered from one row to the next."""
+    monde = monde_pilotage(copies=3)
+    actes = list(ActeAttribution.objects.filter(financeur=monde.etat).order_by("pk"))
+    moments = [  # UTC: 23:30 on 1 July in Paris, 00:30 on 2 July, and the earliest, 09:00 on 1 July
+        datetime(2015, 7, 1, 21, 30, tzinfo=UTC),
+        datetime(2015, 7, 1, 22, 30, tzinfo=UTC),
+        datetime(2015, 7, 1, 7, 0, tzinfo=UTC),
+    ]
+    for acte, moment, montant in zip(actes, moments, ("12000.00", "12000.50", "999.99"), strict=True):
+        ActeAttribution.objects.filter(pk=acte.pk).update(executoire_le=moment, montant_total=Decimal(montant))
+    attendu = [
+        (actes[2].numero, "2015-07-01", "999.99"),
+        (actes[0].numero, "2015-07-01", "12000.00"),
+        (actes[1].numero, "2015-07-02", "12000.50"),
+    ]
+    lignes = list(scdl.lignes_scdl(scdl.actes_scdl(financeur=monde.etat, annee=2015), taille=2))
+    assert [(ligne[3], ligne[2], ligne[8]) for ligne in lignes] == attendu
+    monkeypatch.setattr(scdl, "MEMOIRE", 1)
+    assert list(scdl.lignes_scdl(scdl.actes_scdl(financeur=monde.etat, annee=2015), taille=1)) == lignes
 
 
 def test_schema_file_is_the_one_the_export_follows():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Count, Q, Sum
@@ -43,9 +44,19 @@ QUEUE_COLUMNS = (
 )  # fmt: skip
 
 
-def _queue_floor(etat_id: int, *, page: int, statut: str = "", tri=("-depose_le", "-pk")):
+def _lignes_demandees(demande_ids: list[int]) -> list:
+    """The lines asked of the page's demandes: the queue prints their financeurs (and sums their amounts). Returned
+    as a list inside the floor's list, so that they are not taken for rows with a marker."""
     from subventions.demandes.models import LigneFinancement
 
+    return list(
+        LigneFinancement.objects.filter(demande_id__in=demande_ids, montant_demande__gt=0)
+        .order_by("demande_id", "financeur__nom")
+        .values_list("demande_id", "financeur__nom", "montant_demande")
+    )
+
+
+def _queue_floor(etat_id: int, *, page: int, statut: str = "", tri=("-depose_le", "-pk")):
     def floor() -> list:
         qs = _queue_base(etat_id)
         if statut:
@@ -63,17 +74,14 @@ def _queue_floor(etat_id: int, *, page: int, statut: str = "", tri=("-depose_le"
                 .order_by(*tri)
                 .values_list(*QUEUE_COLUMNS)[debut : debut + PER_PAGE]
             )
-            return [total, *rows]
+            return [total, *rows, _lignes_demandees([r[0] for r in rows])]
         # Otherwise the page's rows first, then the amounts of those 50 only (what the database must do at least).
         rows = list(qs.order_by(*tri).values_list(*QUEUE_COLUMNS[:-1])[debut : debut + PER_PAGE])
-        sommes = dict(
-            LigneFinancement.objects.filter(demande_id__in=[r[0] for r in rows], montant_demande__gt=0)
-            .order_by()
-            .values("demande_id")
-            .annotate(s=Sum("montant_demande"))
-            .values_list("demande_id", "s")
-        )
-        return [total, *((*r, sommes.get(r[0])) for r in rows)]
+        lignes = _lignes_demandees([r[0] for r in rows])
+        sommes: dict[int, Decimal] = {}
+        for demande_id, _financeur, montant in lignes:
+            sommes[demande_id] = sommes.get(demande_id, Decimal(0)) + montant
+        return [total, *((*r, sommes.get(r[0])) for r in rows), lignes]
 
     return floor
 
@@ -123,14 +131,28 @@ def _seance_floor(seance_id: int):
 
 
 def _seance_floor_page(seance_id: int):
-    """The séance page paginated (PER_PAGE points in agenda order): count the points, then the lines of the page's."""
+    """The séance page paginated (PER_PAGE points in agenda order): count the points, then the page's points with
+    the main pilier the page prints for each (that of the first objectif by pilier number), then their lines."""
+    from django.db.models import OuterRef, Subquery
+
     from subventions.comites.models import PointOrdreDuJour
-    from subventions.demandes.models import LigneFinancement
+    from subventions.demandes.models import Demande, LigneFinancement
+
+    pilier = (
+        Demande.objectifs.through.objects.filter(demande_id=OuterRef("demande_id"))
+        .order_by("objectif__pilier__numero", "objectif__pilier_id", "objectif_id")
+        .values("objectif__pilier__libelle")[:1]
+    )
 
     def floor() -> list:
         points = PointOrdreDuJour.objects.filter(seance_id=seance_id)
         total = points.count()
-        ids = list(points.order_by("ordre", "pk").values_list("demande_id", flat=True)[:PER_PAGE])
+        page = list(
+            points.order_by("ordre", "pk")
+            .annotate(pilier=Subquery(pilier))
+            .values_list("demande_id", "pilier")[:PER_PAGE]
+        )
+        ids = [demande_id for demande_id, _ in page]
         rows = list(
             LigneFinancement.objects.filter(demande_id__in=ids, montant_demande__gt=0)
             .order_by("demande_id", "pk")
@@ -139,13 +161,13 @@ def _seance_floor_page(seance_id: int):
                 "financeur__nom", "montant_demande", "avis", "montant_propose", "statut", "montant_accorde",
             )
         )  # fmt: skip
-        return [total, *rows]
+        return [total, [libelle for _, libelle in page], *rows]  # the piliers as a list: not rows with a marker
 
     return floor
 
 
 def _paiements_floor(etat_id: int):
-    from subventions.paiements.models import ListePaiements, Paiement
+    from subventions.paiements.models import LigneListe, ListePaiements, Paiement, Reversement
 
     statuts = ("prevu", "a_payer", "exporte", "paye", "rejete")
 
@@ -166,12 +188,30 @@ def _paiements_floor(etat_id: int):
             .order_by("echeance", "reference")
             .values_list("reference", "echeancier__acte__porteur__nom", "echeancier__acte__porteur__iban", "montant")
         )
+        # The page also prints the reversements to issue and, for each of the last listes, how many of its payments
+        # are paid and rejected.
+        reversements = list(
+            Reversement.objects.filter(financeur_id__in=[etat_id], statut="a_emettre")
+            .order_by()
+            .values("financeur_id")
+            .annotate(nb=Count("pk"), mt=Sum("montant"))
+            .values_list("financeur_id", "nb", "mt")
+        )
         listes = list(
             ListePaiements.objects.filter(financeur_id__in=[etat_id])
             .order_by("-cree_le", "-pk")
-            .values_list("numero", "cree_le", "nb_paiements", "montant_total")[:10]
+            .values_list("pk", "numero", "cree_le", "nb_paiements", "montant_total", "statut")[:10]
         )
-        return [*tableau, *dus, *listes]
+        avancement = list(
+            LigneListe.objects.filter(liste_id__in=[liste[0] for liste in listes], active=True)
+            .order_by()
+            .values("liste_id")
+            .annotate(
+                p=Count("pk", filter=Q(paiement__statut="paye")), r=Count("pk", filter=Q(paiement__statut="rejete"))
+            )
+            .values_list("liste_id", "p", "r")
+        )
+        return [*tableau, *reversements, *dus, *listes, *avancement]
 
     return floor
 

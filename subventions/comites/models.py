@@ -74,6 +74,8 @@ class PointOrdreDuJour(models.Model):
         verbose_name = _("point de l'ordre du jour")
         verbose_name_plural = _("ordre du jour")
         ordering = ["seance", "ordre", "pk"]
+        # A séance's agenda page by page in agenda order, without joining and sorting its every point first.
+        indexes = [models.Index(fields=["seance", "ordre", "id"], name="odj_seance_ordre_idx")]
         constraints = [
             models.UniqueConstraint(fields=["seance", "demande"], name="odj_demande_unique_par_seance"),
             models.UniqueConstraint(

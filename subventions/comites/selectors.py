@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from associations.models import Porteur
@@ -17,6 +17,33 @@ from subventions.referentiel.models import Objectif
 from workflows.models import Document
 
 ROLES_LECTURE = (Role.COMITE, Role.CONSEIL_CITOYEN)
+# The demande fields a point of the ordre du jour prints (templates/comites/seance.html): a demande row holds long
+# texts (description, objectifs, public…) that the agenda never shows; the state field stays loaded for django-fsm.
+COLONNES_POINT = (
+    "seance_id",
+    "demande_id",
+    "ordre",
+    "seance_ouverte",
+    "ajoute_par_id",
+    "ajoute_le",
+    "demande__numero",
+    "demande__intitule",
+    "demande__statut",
+    "demande__campagne_id",
+    "demande__porteur__nom",
+    "demande__territoire__nom",
+)
+COLONNES_LIGNE = (
+    "demande_id",
+    "montant_demande",
+    "statut",
+    "avis",
+    "montant_propose",
+    "montant_accorde",
+    "decide_le",
+    "version",
+    "financeur__nom",
+)
 
 
 def seances_visibles(user, *, campagne: Campagne | None = None, roles=ROLES_LECTURE) -> QuerySet[Seance]:
@@ -38,21 +65,28 @@ def seance_visible(user, pk: int, *, roles=ROLES_LECTURE) -> Seance:
 def _lignes(chemin: str = "demande__lignes_financement"):
     return Prefetch(
         chemin,
-        queryset=LigneFinancement.objects.filter(montant_demande__gt=0).select_related("financeur"),
+        queryset=LigneFinancement.objects.filter(montant_demande__gt=0)
+        .select_related("financeur")
+        # What the agenda and the candidates print and decide on (not the avis' motivation), in the lines' default
+        # order within a demande (by financeur) without joining the demande for it.
+        .only(*COLONNES_LIGNE)
+        .order_by("demande_id", "financeur__nom"),
         to_attr="lignes_sollicitees",
     )
 
 
-def _objectifs(chemin: str = "demande__objectifs"):
+def _objectifs(chemin: str = "objectifs"):
     # Objectifs with their pilier in one query (the main pilier of each demande is computed from them).
-    return Prefetch(chemin, queryset=Objectif.objects.select_related("pilier"))
+    return Prefetch(
+        chemin, queryset=Objectif.objects.select_related("pilier").only("pilier__numero", "pilier__libelle")
+    )
 
 
 def ordre_du_jour(
     seance: Seance, *, financeur: int | None = None, pilier: int | None = None
 ) -> QuerySet[PointOrdreDuJour]:
     """The points in agenda order, with everything the séance page prints for each (lines asked with their
-    financeur, objectifs with their pilier): three queries per page of points, whatever its size. `financeur`: the
+    financeur, the main pilier's label): two queries per page of points, whatever its size. `financeur`: the
     points asking that financeur; `pilier`: the points with an objectif of that pilier (as the candidates' filter)."""
     qs = seance.points.all()
     if financeur:
@@ -65,9 +99,18 @@ def ordre_du_jour(
         qs = qs.filter(
             demande_id__in=Demande.objectifs.through.objects.filter(objectif__pilier_id=pilier).values("demande_id")
         )
+    # The main pilier's label (services.pilier_de: that of the first objectif by pilier number) as a subquery that
+    # PostgreSQL runs for the page's points only, instead of prefetching and instantiating every objectif.
+    pilier_principal = (
+        Demande.objectifs.through.objects.filter(demande_id=OuterRef("demande_id"))
+        .order_by("objectif__pilier__numero", "objectif__pilier_id", "objectif_id")
+        .values("objectif__pilier__libelle")[:1]
+    )
     return (
         qs.select_related("demande__porteur", "demande__territoire")
-        .prefetch_related(_lignes(), _objectifs())
+        .only(*COLONNES_POINT)
+        .annotate(pilier_libelle=Subquery(pilier_principal))
+        .prefetch_related(_lignes())
         .order_by("ordre", "pk")
     )
 
@@ -93,7 +136,7 @@ def candidats(seance: Seance, *, financeur=None, pilier=None, territoire=None, a
         qs = qs.filter(Q(territoire_id=territoire) | Q(qpvs__territoires=territoire)).distinct()
     return (
         qs.select_related("porteur", "territoire")
-        .prefetch_related(_lignes("lignes_financement"), _objectifs("objectifs"))
+        .prefetch_related(_lignes("lignes_financement"), _objectifs())
         .order_by("numero")
     )
 

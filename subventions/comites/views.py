@@ -31,8 +31,6 @@ from workflows.transitions import TransitionRefusee
 
 ROLES_LECTURE = selectors.ROLES_LECTURE
 PAR_PAGE = 50  # points of the ordre du jour per page
-LIBELLES_AVIS = dict(Avis.choices)
-LIBELLES_STATUT_LIGNE = dict(StatutLigne.choices)
 
 
 def _telechargement(document) -> FileResponse:
@@ -112,11 +110,11 @@ def seance(request: HttpRequest, pk: int) -> HttpResponse:
     page = paginator.get_page(request.GET.get("page"))
     points = list(page.object_list)
     p = perimetre(request.user, [Role.COMITE])
+    libelles = _libelles()
     for point in points:
-        point.pilier = services.pilier_de(point.demande)
         du_jour = services.lignes_du_point(point, point.demande.lignes_sollicitees)
         for ligne in point.demande.lignes_sollicitees:
-            _libeller(ligne)
+            _libeller(ligne, libelles)
             ligne.du_jour = ligne in du_jour
             ligne.decidable = (
                 secretaire
@@ -158,7 +156,7 @@ def seance(request: HttpRequest, pk: int) -> HttpResponse:
         for demande in candidats:
             demande.pilier = services.pilier_de(demande)
             for ligne in demande.lignes_sollicitees:
-                _libeller(ligne)
+                _libeller(ligne, libelles)
         contexte |= {
             "candidats": candidats,
             "filtres": filtres,
@@ -168,11 +166,16 @@ def seance(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "comites/seance.html", contexte)
 
 
-def _libeller(ligne: LigneFinancement) -> None:
-    """Labels of the line's avis and status, from dicts built once: `get_FOO_display` rebuilds its choices dict on
-    every call, a quarter of the page's time when it prints a thousand lines."""
-    ligne.avis_libelle = LIBELLES_AVIS.get(ligne.avis, ligne.avis)
-    ligne.statut_libelle = LIBELLES_STATUT_LIGNE.get(ligne.statut, ligne.statut)
+def _libelles() -> tuple[dict[str, str], dict[str, str]]:
+    """The avis and line status labels, translated once per request: the choices hold lazy strings, which would be
+    translated again each time the page prints one (`get_FOO_display` would also rebuild its dict on every call)."""
+    return {v: str(label) for v, label in Avis.choices}, {v: str(label) for v, label in StatutLigne.choices}
+
+
+def _libeller(ligne: LigneFinancement, libelles: tuple[dict[str, str], dict[str, str]]) -> None:
+    avis, statuts = libelles
+    ligne.avis_libelle = avis.get(ligne.avis, ligne.avis)
+    ligne.statut_libelle = statuts.get(ligne.statut, ligne.statut)
 
 
 def _agir(request: HttpRequest, pk: int, action) -> HttpResponse:

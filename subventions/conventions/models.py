@@ -134,6 +134,8 @@ class ActeAttribution(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["financeur", "exercice", "statut"]),
             models.Index(fields=["porteur", "statut"]),
+            # The staff list of one financeur's documents in its order: the first page without sorting them all.
+            models.Index(fields=["financeur", "-exercice", "numero"], name="acte_financeur_exercice_idx"),
         ]
 
     def __str__(self) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from subventions.comptes.scopes import scope_queryset
@@ -12,6 +13,23 @@ from subventions.conventions.permissions import ROLES_LECTURE
 from workflows.models import Document
 
 NATURE_DOCUMENT = "acte_attributif"
+# The fields a row of the staff list prints (templates/conventions/liste.html, ActeAttribution.libelle); the state
+# field stays loaded for django-fsm.
+COLONNES_LISTE = (
+    "numero",
+    "nature",
+    "est_avenant",
+    "exercice",
+    "annee_fin",
+    "montant_total",
+    "statut",
+    "motif_blocage",
+    "financeur__nom",
+    "porteur__nom",
+    "parent__numero",
+    "parent__annee_fin",
+    "parent__statut",
+)
 
 
 def actes_visibles(user, *, roles=ROLES_LECTURE) -> QuerySet[ActeAttribution]:
@@ -41,12 +59,23 @@ def actes_filtres(user, *, exercice=None, financeur=None, statut=None, nature=No
     return qs, comptes
 
 
-def page_actes(qs):
-    """The rows the staff list prints, with the number of lines, in a constant number of queries."""
+def page_actes(qs, *, un_financeur: bool = False):
+    """The rows the staff list prints, with the number of lines, in a constant number of queries, by financeur,
+    latest exercice first, then number. `un_financeur`: the rows are those of a single financeur (a filter, or a
+    perimeter of one), so that the order needs no join and reads the (financeur, exercice, numero) index.
+
+    The number of lines is a correlated subquery, not a JOIN + GROUP BY: PostgreSQL computes it for the page's rows
+    only, after the sort and the LIMIT, instead of grouping every document of the scope (10 000 at national scale)
+    before cutting the page.
+    """
+    nb_lignes = (
+        ActeLigne.objects.filter(acte=OuterRef("pk")).order_by().values("acte").annotate(n=Count("pk")).values("n")
+    )
     return (
         qs.select_related("financeur", "porteur", "parent")
-        .annotate(nb_actions=Count("lignes"))
-        .order_by("financeur__nom", "-exercice", "numero")
+        .only(*COLONNES_LISTE)
+        .annotate(nb_actions=Coalesce(Subquery(nb_lignes, output_field=IntegerField()), Value(0)))
+        .order_by(*(() if un_financeur else ("financeur__nom",)), "-exercice", "numero")
     )
 
 

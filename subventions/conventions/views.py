@@ -77,12 +77,13 @@ def liste(request: HttpRequest) -> HttpResponse:
         "recherche": (request.GET.get("q") or "").strip()[:100],
     }
     qs, comptes = selectors.actes_filtres(request.user, **filtres)
-    paginator = Paginator(selectors.page_actes(qs), PAR_PAGE)
+    p = perimetre(request.user, ROLES_LECTURE)
+    un_financeur = bool(filtres["financeur"]) or (not p.tous_financeurs and len(p.financeur_ids) == 1)
+    paginator = Paginator(selectors.page_actes(qs, un_financeur=un_financeur), PAR_PAGE)
     # The counts per status cover the list without its status filter: the list's size is one of them (or their
     # sum), so the paginator need not count again.
     paginator.count = comptes.get(filtres["statut"], 0) if filtres["statut"] else sum(comptes.values())
     page = paginator.get_page(request.GET.get("page"))
-    p = perimetre(request.user, ROLES_LECTURE)
     financeurs = Financeur.objects.order_by("nom")
     if not p.tous_financeurs:
         financeurs = financeurs.filter(pk__in=p.financeur_ids)

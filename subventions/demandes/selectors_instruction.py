@@ -51,18 +51,29 @@ def _demandes_par_territoires(territoire_ids) -> Q:
     return Q(territoire_id__in=territoire_ids) | Q(pk__in=par_qpv)
 
 
-def demandes_du_perimetre(user) -> QuerySet[Demande]:
-    """Every deposited demande asking (amount > 0) a financeur of the instructeur, in one of their territoires.
+def demandes_du_perimetre(user, *, financeur: int | None = None) -> QuerySet[Demande]:
+    """Every deposited demande asking (amount > 0) a financeur of the instructeur, in one of their territoires;
+    with `financeur`, only those asking that financeur (the queue's filter).
 
     Multi-valued conditions are `pk__in` subqueries, so rows never repeat and no DISTINCT is needed.
     """
-    lignes = scope_queryset(
-        LigneFinancement.objects.filter(montant_demande__gt=0), user, roles=ROLES, financeur_field="financeur"
-    )
-    qs = Demande.objects.exclude(statut=StatutDemande.BROUILLON).filter(pk__in=lignes.values("demande_id"))
     p = perimetre(user, ROLES)
     if p.vide:
         return Demande.objects.none()
+    lignes = LigneFinancement.objects.filter(montant_demande__gt=0)
+    if financeur and (p.tous_financeurs or financeur in p.financeur_ids):
+        # Asking a financeur of the perimeter implies asking one of its financeurs: one semi-join instead of two
+        # over the same lines (at national scale, 25 000 lines of the État each).
+        lignes = lignes.filter(financeur_id=financeur)
+    else:
+        lignes = scope_queryset(lignes, user, roles=ROLES, financeur_field="financeur")
+        if financeur:
+            lignes = lignes.filter(
+                demande_id__in=LigneFinancement.objects.filter(financeur_id=financeur, montant_demande__gt=0).values(
+                    "demande_id"
+                )
+            )
+    qs = Demande.objects.exclude(statut=StatutDemande.BROUILLON).filter(pk__in=lignes.values("demande_id"))
     if not p.tous_territoires:
         qs = qs.filter(_demandes_par_territoires(p.territoire_ids))
     return qs
@@ -71,6 +82,8 @@ def demandes_du_perimetre(user) -> QuerySet[Demande]:
 def _montant_total() -> Subquery:
     total = (
         LigneFinancement.objects.filter(demande=OuterRef("pk"))
+        # No default ordering: it would join the demande and the financeur inside the subquery, for each row.
+        .order_by()
         .values("demande")
         .annotate(total=Sum("montant_demande"))
         .values("total")
@@ -111,18 +124,12 @@ def file_instruction(user, filtres: Filtres) -> tuple[QuerySet[Demande], dict[st
     financeur lines in one query.
     """
     f = filtres
-    qs = demandes_du_perimetre(user)
+    qs = demandes_du_perimetre(user, financeur=f.financeur)
     if f.montant_min is not None or f.montant_max is not None or f.tri in ("montant", "-montant"):
         # Only when the amount filters or sorts the queue: otherwise `montants_completer` sums the page's lines.
         qs = qs.annotate(montant_total=_montant_total())
     if f.campagne:
         qs = qs.filter(campagne_id=f.campagne)
-    if f.financeur:
-        qs = qs.filter(
-            pk__in=LigneFinancement.objects.filter(financeur_id=f.financeur, montant_demande__gt=0).values(
-                "demande_id"
-            )
-        )
     if f.objectif:
         qs = qs.filter(pk__in=Demande.objectifs.through.objects.filter(objectif_id=f.objectif).values("demande_id"))
     if f.pilier:

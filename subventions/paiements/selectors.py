@@ -8,7 +8,8 @@ from decimal import Decimal
 from functools import lru_cache
 from types import SimpleNamespace
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -68,13 +69,24 @@ def paiement_visible(user, pk: int) -> Paiement:
     return paiement
 
 
+def _nb_lignes_actives(statut: str) -> Coalesce:
+    """The liste's active lines whose payment is in `statut`, as a correlated subquery: PostgreSQL counts them for
+    the listes of the page only (after the sort and the LIMIT), instead of grouping every line of every liste."""
+    nb = (
+        LigneListe.objects.filter(liste=OuterRef("pk"), active=True, paiement__statut=statut)
+        .order_by()
+        .values("liste")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(nb, output_field=IntegerField()), Value(0))
+
+
 def listes_visibles(user) -> QuerySet[ListePaiements]:
-    actives = Q(lignes__active=True)
     return (
         scope_queryset(ListePaiements.objects.select_related("financeur", "cree_par"), user, roles=ROLES_FINANCE)
         .annotate(
-            nb_payes=Count("lignes", filter=actives & Q(lignes__paiement__statut=StatutPaiement.PAYE)),
-            nb_rejetes=Count("lignes", filter=actives & Q(lignes__paiement__statut=StatutPaiement.REJETE)),
+            nb_payes=_nb_lignes_actives(StatutPaiement.PAYE), nb_rejetes=_nb_lignes_actives(StatutPaiement.REJETE)
         )
         .order_by("-cree_le", "-pk")
     )

@@ -16,9 +16,9 @@ from tests.factories import TerritoireFactory, agent
 pytestmark = pytest.mark.django_db
 
 # Session, user, habilitations (every perimeter of the page), MFA; the séance (with its campagne and contrat) and its
-# financeurs; the piliers; one page of the ordre du jour: its count, its points, their lines, their objectifs with
-# their pilier; the candidates, their lines, their objectifs; the territoires of the candidates' filter.
-REQUETES_SEANCE = 15
+# financeurs; the piliers; one page of the ordre du jour: its count, its points (with their main pilier), their lines;
+# the candidates, their lines, their objectifs; the territoires of the candidates' filter.
+REQUETES_SEANCE = 14
 REQUETES_LISTE = 8
 
 
@@ -50,6 +50,23 @@ def test_seance_page_query_count_does_not_grow_with_the_agenda(client, monde, dj
     contenu = reponse.content.decode()
     assert all(d.numero in contenu for d in demandes)
     assert contenu.count('name="decision"') == 2 * n  # État and Ville line of each demande
+
+
+def test_each_point_shows_the_pilier_of_its_first_objectif_by_pilier_number(client, monde):
+    from tests.factories import ObjectifFactory, PilierFactory
+
+    a, b = _inscrire(monde, 2)
+    contrat = monde["campagne"].contrat
+    emploi = ObjectifFactory(pilier=PilierFactory(contrat=contrat, libelle="Emploi et développement", numero=3))
+    cadre = ObjectifFactory(pilier=PilierFactory(contrat=contrat, libelle="Cadre de vie", numero=2))
+    a.objectifs.set([emploi, cadre])
+    b.objectifs.clear()
+    contenu = _page(client, monde).content.decode()
+    agenda = contenu[contenu.index('id="ordre-du-jour"') : contenu.index("</table>")]
+    ligne_a = agenda[agenda.index(a.numero) : agenda.index(b.numero)]
+    ligne_b = agenda[agenda.index(b.numero) :]
+    assert "Cadre de vie" in ligne_a and "Emploi et développement" not in agenda
+    assert "Cadre de vie" not in ligne_b and "—" in ligne_b
 
 
 @pytest.mark.parametrize("n", [2, 5])

@@ -7,6 +7,7 @@ import html
 import re
 
 import pytest
+from django.db.models import Count
 from django.urls import reverse
 
 from associations.models import Porteur
@@ -58,6 +59,44 @@ def test_staff_list_shows_counts_per_status_and_blocked_reasons(client):
     assert len(re.findall(r">ETAT-2015-\d{4}</a>", filtre)) == 1 and "Association sans IBAN" in filtre
     recherche = client.get(reverse("conventions:liste") + "?q=sans+iban").content.decode()
     assert len(re.findall(r">ETAT-2015-\d{4}</a>", recherche)) == 1
+
+
+def test_staff_list_shows_the_number_of_actions_of_each_document(client):
+    campagne, etat, _ville = monde_de_test()
+    _documents(campagne, etat, 2)
+    client.force_login(agent(Role.INSTRUCTEUR, financeurs=[etat]))
+    page = client.get(reverse("conventions:liste")).content.decode()
+    attendus = {
+        a.pk: a.nb for a in ActeAttribution.objects.filter(financeur=etat).annotate(nb=Count("lignes")).order_by()
+    }
+    assert attendus and any(nb > 1 for nb in attendus.values()), attendus
+    for pk, nb in attendus.items():
+        ligne = re.search(rf'<a href="{reverse("conventions:acte", args=[pk])}">.*?</tr>', page, re.S).group(0)
+        assert re.findall(r'<td class="text-end">([^<]*)</td>', ligne)[0] == str(nb), ligne
+
+
+def test_staff_list_orders_by_financeur_then_latest_exercice_then_number(client):
+    campagne, etat, ville = monde_de_test()
+    _documents(campagne, etat, 2)
+    _documents(campagne, ville, 2)
+    for financeur in (etat, ville):
+        dernier = ActeAttribution.objects.filter(financeur=financeur).order_by("numero").last()
+        ActeAttribution.objects.filter(pk=dernier.pk).update(exercice=2016)  # the latest exercice: listed first
+    attendu = list(
+        ActeAttribution.objects.order_by("financeur__nom", "-exercice", "numero").values_list("financeur", "numero")
+    )
+
+    def numeros(user, **criteres) -> list[str]:
+        client.force_login(user)
+        page = client.get(reverse("conventions:liste"), criteres).content.decode()
+        return re.findall(r'<td><a href="[^"]*">([^<]+)</a></td>', page)
+
+    les_deux = agent(Role.INSTRUCTEUR, financeurs=[etat, ville])
+    assert numeros(les_deux) == [numero for _f, numero in attendu]
+    assert numeros(les_deux, financeur=ville.pk) == [numero for f, numero in attendu if f == ville.pk]
+    etat_seul = [numero for f, numero in attendu if f == etat.pk]
+    assert numeros(agent(Role.INSTRUCTEUR, financeurs=[etat])) == etat_seul
+    assert etat_seul[0] != min(etat_seul)
 
 
 def test_staff_list_costs_the_same_queries_for_3_or_30_documents(client):

@@ -185,6 +185,28 @@ def test_queue_filters_search_and_sort(client, monde):
     assert "ignorés" in texte(response)
 
 
+def test_queue_financeur_filter_within_and_outside_the_perimeter(client, monde):
+    campagne, etat, ville = monde["campagne"], monde["etat"], monde["ville"]
+    les_deux = monde["demande"]  # asks the État and the Ville
+    etat_seul = demande_file(campagne, etat)
+    ville_seule = demande_file(campagne, ville)
+    autre = FinanceurFactory()
+    campagne.financeurs.add(autre)
+    autre_seul = demande_file(campagne, autre)
+    LigneFinancement.objects.create(demande=etat_seul, financeur=autre, montant_demande=Decimal("50"))
+
+    def numeros(instructeur, financeur):
+        client.force_login(instructeur)
+        return set(lignes_du_tableau(client.get(reverse("instruction:file"), {"financeur": financeur.pk})))
+
+    both = agent(Role.INSTRUCTEUR, financeurs=[etat, ville])
+    assert numeros(both, etat) == {les_deux.numero, etat_seul.numero}
+    assert numeros(both, ville) == {les_deux.numero, ville_seule.numero}
+    # A financeur outside the perimeter narrows the perimeter's demandes, never widens them.
+    assert numeros(both, autre) == {etat_seul.numero}
+    assert autre_seul.numero not in numeros(monde["instr_etat"], autre)
+
+
 def test_queue_pages_by_fifty(client, monde):
     for _i in range(51):
         demande_file(monde["campagne"], monde["etat"])

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from associations.models import Porteur
 from subventions.paiements.models import Echeancier, ListePaiements
-from subventions.paiements.services import Criteres, liste_creer, paiement_rejeter
+from subventions.paiements.services import Criteres, liste_creer, paiement_payer, paiement_rejeter
 from tests.factories import MembreFactory
 from tests.paiements.aides import acte, avance, etat, finance, recharger, ville
 
@@ -45,6 +45,22 @@ def test_dashboard_counts_and_amounts_per_financeur(client, monde):
     assert lignes["ville-test"].chiffres["paye"] == (0, Decimal("0.00"))
     texte = _texte(reponse)
     assert "1 500,00 €" in texte and "Aucun paiement bloqué." in texte
+
+
+def test_dashboard_lists_show_how_many_payments_are_paid_and_rejected(client, monde):
+    e = monde["etat"]
+    liste = liste_creer(criteres=Criteres(financeur=e), acteur=monde["user"]).liste
+    premier, second = (recharger(avance(a)) for a in monde["actes"][:2])
+    paiement_payer(paiement=premier, acteur=monde["user"], reference="VIR-1", date=timezone.localdate())
+    autre = liste_creer(criteres=Criteres(financeur=monde["ville"]), acteur=monde["user"]).liste
+    client.force_login(monde["user"])
+    texte = _texte(client.get(reverse("paiements:tableau_de_bord")))
+    assert f"{liste.numero}" in texte and "1 payé(s), 0 rejeté(s)" in texte
+    paiement_rejeter(paiement=recharger(second), acteur=monde["user"], motif="Compte clos")
+    texte = _texte(client.get(reverse("paiements:tableau_de_bord")))
+    assert "1 payé(s), 1 rejeté(s)" in texte
+    # The Ville's liste: nothing paid nor rejected yet.
+    assert f"{autre.numero}" in texte and "0 payé(s), 0 rejeté(s)" in texte
 
 
 # Session, user, habilitations, MFA; payments and reversements per financeur, the financeurs; the porteurs owed a

@@ -25,6 +25,7 @@ from subventions.comptes.enums import Role
 from subventions.comptes.scopes import perimetre
 from subventions.demandes.enums import Avis, StatutLigne
 from subventions.demandes.models import LigneFinancement
+from subventions.parametres import entier_positif
 from workflows.documents import document_courant
 from workflows.telechargements import fichier_prive
 from workflows.transitions import TransitionRefusee
@@ -39,15 +40,6 @@ def _telechargement(document) -> FileResponse:
 
 def _est_secretaire(user) -> bool:
     return Role.COMITE in user.roles or user.is_superuser
-
-
-def _entier(valeur) -> int | None:
-    """A primary key from a form: None unless it is an integer the database can hold (1 … 2**63 − 1)."""
-    try:
-        entier = int(valeur)
-    except (TypeError, ValueError):
-        return None
-    return entier if 0 < entier < 2**63 else None
 
 
 @agent_requis(*ROLES_LECTURE)
@@ -72,7 +64,7 @@ def seances(request: HttpRequest, campagne_pk: int) -> HttpResponse:
 @require_POST
 def seance_creer(request: HttpRequest, campagne_pk: int) -> HttpResponse:
     campagne = get_object_or_404(campagnes_visibles(request.user, roles=[Role.COMITE]), pk=campagne_pk)
-    ids = {i for i in map(_entier, request.POST.getlist("financeurs")) if i}
+    ids = {i for i in map(entier_positif, request.POST.getlist("financeurs")) if i}
     try:
         date = datetime.date.fromisoformat(request.POST.get("date", ""))
     except ValueError:
@@ -105,7 +97,10 @@ def seance(request: HttpRequest, pk: int) -> HttpResponse:
     financeurs = list(seance.financeurs.all())
     contrat = seance.campagne.contrat
     piliers = list(contrat.piliers.order_by("numero"))
-    odj = {"financeur": _entier(request.GET.get("odj_financeur")), "pilier": _entier(request.GET.get("odj_pilier"))}
+    odj = {
+        "financeur": entier_positif(request.GET.get("odj_financeur")),
+        "pilier": entier_positif(request.GET.get("odj_pilier")),
+    }
     paginator = Paginator(selectors.ordre_du_jour(seance, **odj), PAR_PAGE)
     page = paginator.get_page(request.GET.get("page"))
     points = list(page.object_list)
@@ -147,9 +142,9 @@ def seance(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if secretaire and ouverte:
         filtres = {
-            "financeur": _entier(request.GET.get("financeur")),
-            "pilier": _entier(request.GET.get("pilier")),
-            "territoire": _entier(request.GET.get("territoire")),
+            "financeur": entier_positif(request.GET.get("financeur")),
+            "pilier": entier_positif(request.GET.get("pilier")),
+            "territoire": entier_positif(request.GET.get("territoire")),
             "avis": request.GET.get("avis") if request.GET.get("avis") in Avis.values else None,
         }
         candidats = list(selectors.candidats(seance, **filtres)[:200])
@@ -211,7 +206,7 @@ def presents(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def odj_ajouter(request: HttpRequest, pk: int) -> HttpResponse:
     def action(seance):
-        ids = {i for i in map(_entier, request.POST.getlist("demandes")) if i}
+        ids = {i for i in map(entier_positif, request.POST.getlist("demandes")) if i}
         demandes = list(selectors.candidats(seance).filter(pk__in=ids))
         if not demandes:
             raise TransitionRefusee(_("Cochez au moins une demande instruite."))
@@ -248,7 +243,7 @@ def decider(request: HttpRequest, pk: int, ligne_pk: int) -> HttpResponse:
             ligne=ligne,
             decision=request.POST.get("decision", ""),
             montant=montant,
-            version=_entier(request.POST.get("version")),
+            version=entier_positif(request.POST.get("version")),
         )
         return _("Décision enregistrée.")
 

@@ -26,6 +26,7 @@ from subventions.conventions.permissions import (
     est_representant_legal,
     est_signataire,
 )
+from subventions.parametres import entier_positif
 from subventions.referentiel.models import Financeur
 from workflows.telechargements import fichier_prive
 from workflows.transitions import TransitionRefusee, historique_libelle, transitions_possibles
@@ -37,15 +38,6 @@ ACTIONS_AGENT = {
     "notifier": _("L'arrêté a été notifié au porteur : il est exécutoire."),
     "resilier": _("Le document a été résilié."),
 }
-
-
-def _entier(valeur) -> int | None:
-    """A primary key from a form: None unless it is an integer the database can hold (1 … 2**63 − 1)."""
-    try:
-        entier = int(valeur)
-    except (TypeError, ValueError):
-        return None
-    return entier if 0 < entier < 2**63 else None
 
 
 def _retour_conventions(request: HttpRequest) -> str:
@@ -70,8 +62,8 @@ def _telechargement(document):
 @agent_requis(*ROLES_LECTURE)
 def liste(request: HttpRequest) -> HttpResponse:
     filtres = {
-        "exercice": _entier(request.GET.get("exercice")),
-        "financeur": _entier(request.GET.get("financeur")),
+        "exercice": entier_positif(request.GET.get("exercice")),
+        "financeur": entier_positif(request.GET.get("financeur")),
         "statut": request.GET.get("statut") if request.GET.get("statut") in StatutActe.values else None,
         "nature": request.GET.get("nature") if request.GET.get("nature") in (*NatureActe.values, "avenant") else None,
         "recherche": (request.GET.get("q") or "").strip()[:100],
@@ -113,7 +105,7 @@ def liste(request: HttpRequest) -> HttpResponse:
 @agent_requis(Role.INSTRUCTEUR, Role.COMITE, Role.ADMINISTRATEUR)
 @require_POST
 def envoyer_en_bloc(request: HttpRequest) -> HttpResponse:
-    ids = [i for i in map(_entier, request.POST.getlist("actes")) if i][:500]
+    ids = [i for i in map(entier_positif, request.POST.getlist("actes")) if i][:500]
     actes = selectors.actes_visibles(request.user, roles=ROLES_GESTION).filter(pk__in=ids).order_by("pk")
     if not ids:
         messages.error(request, _("Cochez au moins un document à envoyer."))
@@ -179,7 +171,7 @@ def acte_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 def _signature(request: HttpRequest, acte, *, partie: str, retour: str) -> HttpResponse:
     """Shared by both parties: online (name, role, checkbox) or the signed copy (a checked PDF)."""
-    version = _entier(request.POST.get("version"))
+    version = entier_positif(request.POST.get("version"))
     scan = request.FILES.get("scan")
     contenu = nom = None
     try:

@@ -40,10 +40,10 @@ HOTE = "127.0.0.1"
 # Sync workers: a deposit is CPU work (forms, snapshot, récépissé PDF with reportlab) and short row locks, on a
 # 2-core machine; threads would only share one GIL per process. 2 × cores, as gunicorn's documentation suggests
 # for sync workers; the rest of the burst waits in the listen backlog (2048), it is not refused.
-WORKERS = 2 * (os.cpu_count() or 2)
+WORKERS = int(os.environ.get("RUSH_WORKERS", 0)) or 2 * (os.cpu_count() or 2)
 DELAI_REQUETE = 180.0  # seconds: a request slower than this counts as an error (the burst stays bounded)
 P99_CIBLE_MS = 2000.0
-NICE_WORKER = 10
+NICE_WORKER = 19
 MARQUE = "RUSH "  # the child's result lines
 
 
@@ -103,6 +103,12 @@ def run(
         f"against the login GET; PostgreSQL's own CPU not included. {r['users']} deposits at once need at least "
         f"{cpu['deposit'] * r['users'] / 1000 / coeurs:.1f} s of the whole machine ({coeurs} cores)"
     )
+    if "postgres" in cpu:
+        report.fact(
+            f"rush.deposit_cpu.postgres: {cpu['postgres']:.1f} ms of PostgreSQL CPU per deposit (every backend of the "
+            f"server during the burst); with gunicorn's, {r['users']} deposits need "
+            f"{(cpu['deposit'] + cpu['postgres']) * r['users'] / 1000 / coeurs:.1f} s of the {coeurs} cores"
+        )
     report.figure(Figure("rush.deposit_page", page["p50"], plancher["p50"], "ms"))
     report.fact(f"rush.deposit_page.latency: p50 {page['p50']:.0f} ms, p99 {page['p99']:.0f} ms (GET of the step)")
     double = r["double"]
@@ -549,6 +555,25 @@ def _cpu_workers(maitre: int) -> float:
     return total / tick
 
 
+def _cpu_postgres() -> float:
+    """CPU seconds used so far by PostgreSQL's processes (every backend of the server: the rush's, and whatever else
+    runs on it at the same time)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entree in os.listdir("/proc"):
+        if not entree.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entree}/stat") as f:
+                tete, _sep, reste = f.read().rpartition(")")
+        except OSError:
+            continue
+        if tete.endswith("(postgres"):
+            champs = reste.split()
+            total += int(champs[11]) + int(champs[12])
+    return total / tick
+
+
 def _cpu_arbre(racine: int) -> float:
     """CPU seconds used so far by a process and its children (the Celery worker and its pool process)."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -791,7 +816,7 @@ async def _rush(port: int, prep: dict, users: int, rounds: int, maitre: int) -> 
     await _rafale([_requete(port, "GET", "/compte/login/", {}) for _ in range(4 * WORKERS)])
 
     ms_plancher, debits_plancher, ms_depot, debits_depot, ms_page = [], [], [], [], []
-    cpu_plancher, cpu_depot = [], []
+    cpu_plancher, cpu_depot, cpu_pg = [], [], []
     for r in range(rounds):
         tour = prep["tours"][r]
         avant = _cpu_workers(maitre)
@@ -811,9 +836,10 @@ async def _rush(port: int, prep: dict, users: int, rounds: int, maitre: int) -> 
             coros.append(
                 _requete(port, "POST", f"/demandes/{pk}/etapes/depot/", {"sessionid": sessions[i], **cookies}, corps)
             )
-        avant = _cpu_workers(maitre)
+        avant, avant_pg = _cpu_workers(maitre), _cpu_postgres()
         rep, duree = await _rafale(coros)
         cpu_depot.append((_cpu_workers(maitre) - avant) / len(rep) * 1000)
+        cpu_pg.append((_cpu_postgres() - avant_pg) / len(rep) * 1000)
         for i, x in enumerate(rep):
             compter([x], depose(tour[i]))
         ms_depot += [x.ms for x in rep]
@@ -852,7 +878,11 @@ async def _rush(port: int, prep: dict, users: int, rounds: int, maitre: int) -> 
         "errors": sum(erreurs.values()),
         "error_kinds": erreurs,
         "requests": requetes,
-        "cpu": {"deposit": statistics.median(cpu_depot), "floor": statistics.median(cpu_plancher)},
+        "cpu": {
+            "deposit": statistics.median(cpu_depot),
+            "floor": statistics.median(cpu_plancher),
+            "postgres": statistics.median(cpu_pg),
+        },
     }
 
 

@@ -8,8 +8,8 @@ import logging
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
-from django.db.models import F, Prefetch
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -117,18 +117,23 @@ def demande_renouveler(*, origine: Demande, campagne: Campagne, user) -> Demande
 def numero_attribuer(campagne: Campagne) -> str:
     """Next dossier number of the campagne (e.g. 2015-000123), under a row lock: no gap on commit, no duplicate.
 
-    One UPDATE increments the counter and locks its row until the caller's commit (then one read of the value);
-    the row is created by the first deposit of the campagne."""
-    compteurs = CompteurDossiers.objects.filter(campagne=campagne)
-    if not compteurs.update(dernier=F("dernier") + 1):
-        try:
-            with transaction.atomic():
-                CompteurDossiers.objects.create(campagne=campagne)
-        except IntegrityError:
-            pass  # created meanwhile by a concurrent deposit
-        compteurs.update(dernier=F("dernier") + 1)
-    dernier = compteurs.values_list("dernier", flat=True).get()
-    return f"{campagne.exercice}-{dernier:06d}"
+    One UPDATE … RETURNING increments the counter and locks its row until the caller's commit: every deposit of
+    the campagne waits for that lock, so it is taken last and held for as few statements as possible. The row is
+    created by the first deposit of the campagne."""
+    table = connection.ops.quote_name(CompteurDossiers._meta.db_table)
+    sql = f"UPDATE {table} SET dernier = dernier + 1 WHERE campagne_id = %s RETURNING dernier"  # noqa: S608
+    with connection.cursor() as curseur:
+        curseur.execute(sql, [campagne.pk])
+        ligne = curseur.fetchone()
+        if ligne is None:
+            try:
+                with transaction.atomic():
+                    CompteurDossiers.objects.create(campagne=campagne)
+            except IntegrityError:
+                pass  # created meanwhile by a concurrent deposit
+            curseur.execute(sql, [campagne.pk])
+            ligne = curseur.fetchone()
+    return f"{campagne.exercice}-{ligne[0]:06d}"
 
 
 def identification_porteur(porteur: Porteur) -> dict:

@@ -121,6 +121,9 @@ def _arguments() -> argparse.Namespace:
         "the default with --quick: the same schema in a few seconds)",
     )
     parser.add_argument("--rows", type=int, help="payments in the export liste (default 50 000, --quick 1 000)")
+    parser.add_argument(
+        "--pdfs", type=int, help="État convention PDFs rendered (default every one; --quick 5): for the national scale"
+    )
     parser.add_argument("--repeat", type=int, help="runs per figure (default depends on the benchmark)")
     parser.add_argument(
         "--cap",
@@ -276,7 +279,7 @@ def main() -> int:
             n, budget = sizes.build
             conventions.run_build(report, repeat=repeat or n, budget=budget)
             n, budget = sizes.pdf
-            conventions.run_pdf(report, limit=sizes.pdf_limit, repeat=repeat or n, budget=budget)
+            conventions.run_pdf(report, limit=args.pdfs or sizes.pdf_limit, repeat=repeat or n, budget=budget)
             debut = _duree(report, "conventions", debut)
         cap = args.cap if args.cap is not None else sizes.cap
         tracemalloc = args.tracemalloc if args.tracemalloc is not None else not quick

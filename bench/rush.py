@@ -537,29 +537,8 @@ def _verifier(tours_postes: list[list[int]], numero_avant: int, campagne_pk: int
     }
 
 
-def _cpu_workers(maitre: int) -> float:
-    """CPU seconds (user + system) used so far by gunicorn's workers (Linux /proc): independent of the load that
-    other processes put on the machine, unlike the latencies."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entree in os.listdir("/proc"):
-        if not entree.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entree}/stat") as f:
-                champs = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(champs[1]) == maitre:  # ppid
-            total += int(champs[11]) + int(champs[12])  # utime, stime
-    return total / tick
-
-
-def _cpu_postgres() -> float:
-    """CPU seconds used so far by PostgreSQL's processes (every backend of the server: the rush's, and whatever else
-    runs on it at the same time)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+def _processus():
+    """(pid, command name, parent pid, CPU ticks used so far: user + system) of every process (Linux /proc)."""
     for entree in os.listdir("/proc"):
         if not entree.isdigit():
             continue
@@ -568,10 +547,20 @@ def _cpu_postgres() -> float:
                 tete, _sep, reste = f.read().rpartition(")")
         except OSError:
             continue
-        if tete.endswith("(postgres"):
-            champs = reste.split()
-            total += int(champs[11]) + int(champs[12])
-    return total / tick
+        champs = reste.split()
+        yield int(entree), tete.partition("(")[2], int(champs[1]), int(champs[11]) + int(champs[12])
+
+
+def _cpu_workers(maitre: int) -> float:
+    """CPU seconds (user + system) used so far by gunicorn's workers: independent of the load that other processes
+    put on the machine, unlike the latencies."""
+    return sum(cpu for _pid, _nom, ppid, cpu in _processus() if ppid == maitre) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_postgres() -> float:
+    """CPU seconds used so far by PostgreSQL's processes (every backend of the server: the rush's, and whatever else
+    runs on it at the same time)."""
+    return sum(cpu for _pid, nom, _ppid, cpu in _processus() if nom == "postgres") / os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_arbre(racine: int) -> float:
@@ -579,16 +568,8 @@ def _cpu_arbre(racine: int) -> float:
     tick = os.sysconf("SC_CLK_TCK")
     parents: dict[int, int] = {}
     temps: dict[int, int] = {}
-    for entree in os.listdir("/proc"):
-        if not entree.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entree}/stat") as f:
-                champs = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entree)] = int(champs[1])
-        temps[int(entree)] = int(champs[11]) + int(champs[12])
+    for pid, _nom, ppid, cpu in _processus():
+        parents[pid], temps[pid] = ppid, cpu
     arbre = {racine}
     for _ in range(4):  # nice → celery → pool process: a few levels at most
         arbre |= {pid for pid, ppid in parents.items() if ppid in arbre}

@@ -210,9 +210,9 @@ def test_readable_summary_lists_the_comites(campagne):
     assert "Montant total accordé (€) : 11\u00a0000,00\u00a0€" in texte
 
 
-def test_figures_cost_four_queries(campagne, django_assert_num_queries):
+def test_figures_cost_three_queries(campagne, django_assert_num_queries):
     financeur = campagne.financeurs.get(code="etat")
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         statistiques_campagne(campagne=campagne)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         statistiques_campagne(campagne=campagne, financeur=financeur)

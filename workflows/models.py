@@ -42,7 +42,7 @@ _reecriture_autorisee: ContextVar[bool] = ContextVar("journal_reecriture_autoris
 
 @contextmanager
 def journal_reecriture_autorisee():
-    """Allow QuerySet.update on the transition log for the duration of the block.
+    """Allow QuerySet.update on the transition log, stored documents and signatures for the duration of the block.
 
     For data loaders only (the demo's backdating of invented 2015 files); no view or service may use it, and
     delete stays refused even inside it.
@@ -106,6 +106,24 @@ class TransitionLog(models.Model):
         raise JournalImmuable("Le journal des changements d'état ne peut pas être supprimé.")
 
 
+class ArchiveImmuable(Exception):
+    """A stored document or a signature may not be changed or deleted."""
+
+
+class ArchiveQuerySet(models.QuerySet):
+    """Rows written once (stored documents, signatures): a bulk update is refused like a save of an existing row
+    (subventions.audit.receivers refuses those, and every delete), except to the demo loaders that backdate what
+    they invent, inside `journal_reecriture_autorisee()` as for the transition log."""
+
+    def update(self, **kwargs):
+        if not _reecriture_autorisee.get():
+            raise ArchiveImmuable(f"{self.model._meta.verbose_name} : un document conservé ne se modifie pas.")
+        return super().update(**kwargs)
+
+    update.queryset_only = True
+    update.alters_data = True
+
+
 class Document(models.Model):
     """A generated document (récépissé, PV, convention…), rendered once and stored with its SHA-256.
 
@@ -121,6 +139,8 @@ class Document(models.Model):
     sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
     taille = models.PositiveIntegerField(_("taille (octets)"))
     cree_le = models.DateTimeField(_("créé le"), auto_now_add=True)
+
+    objects = ArchiveQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("document généré")

@@ -3,7 +3,7 @@ written once and never changed or deleted, whoever asks (views, services, the ad
 
 The models belong to earlier apps (workflows, conventions), so the guard is a pair of receivers here. Saving an
 existing row or deleting one raises; QuerySet.delete goes through pre_delete too (a receiver disables Django's fast
-delete). QuerySet.update bypasses signals: the model-level manager that closes it is reported to the owners.
+delete). QuerySet.update bypasses signals: the models' own manager (workflows.models.ArchiveQuerySet) refuses it.
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ from __future__ import annotations
 from django.db.models.signals import pre_delete, pre_save
 
 from subventions.conventions.models import Signature
-from workflows.models import Document
+from workflows.models import ArchiveImmuable, Document
 
-
-class ArchiveImmuable(Exception):
-    """A stored document or a signature may not be changed or deleted."""
+__all__ = ["ArchiveImmuable"]
 
 
 def _refuser_modification(sender, instance, raw: bool = False, **kwargs) -> None:

@@ -15,6 +15,7 @@ from associations.models import Porteur
 from subventions.campagnes.models import Campagne
 from subventions.demandes.models import LigneFinancement
 from subventions.referentiel.models import Financeur
+from workflows.models import ArchiveQuerySet
 
 ZERO = Decimal("0.00")
 
@@ -318,6 +319,8 @@ class Signature(models.Model):
     signe_le = models.DateTimeField(_("signé le"), auto_now_add=True)
     ip = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
     user_agent = models.CharField(_("navigateur"), max_length=400, blank=True)
+
+    objects = ArchiveQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("signature")

@@ -79,6 +79,8 @@ def test_a_stored_document_is_never_changed_or_deleted(document):
         document.delete()
     with pytest.raises(ArchiveImmuable), transaction.atomic():
         Document.objects.filter(pk=document.pk).delete()
+    with pytest.raises(ArchiveImmuable), transaction.atomic():
+        Document.objects.filter(pk=document.pk).update(sha256="0" * 64)
     assert Document.objects.get(pk=document.pk).sha256 == empreinte
     # A new version is a new row: still allowed.
     assert document_enregistrer(obj=document.content_type, nature="convention", contenu=b"%PDF v2", nom="v2.pdf")
@@ -141,6 +143,8 @@ def test_a_signature_is_never_changed_or_deleted():
         signature.delete()
     with pytest.raises(ArchiveImmuable), transaction.atomic():
         Signature.objects.filter(pk=signature.pk).delete()
+    with pytest.raises(ArchiveImmuable), transaction.atomic():
+        Signature.objects.filter(pk=signature.pk).update(nom="Quelqu'un d'autre")
     with pytest.raises((ArchiveImmuable, ProtectedError)), transaction.atomic():
         version.delete()
     assert Signature.objects.get(pk=signature.pk).nom == "Aïcha Durand"

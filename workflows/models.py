@@ -22,6 +22,9 @@ class Courriel(models.Model):
     derniere_erreur = models.TextField(_("dernière erreur"), blank=True)
     cree_le = models.DateTimeField(_("créé le"), auto_now_add=True, db_index=True)
     envoye_le = models.DateTimeField(_("envoyé le"), null=True, blank=True)
+    # Set when an attempt fails: the task retries then (exponential backoff); the periodic catch-up leaves the row
+    # alone until that moment has passed by its grace period.
+    prochain_essai = models.DateTimeField(_("prochain essai"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("courriel")

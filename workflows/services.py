@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from email.utils import parseaddr
 
 from django.conf import settings
@@ -16,6 +17,11 @@ from workflows.models import Courriel
 logger = logging.getLogger(__name__)
 
 MAX_TENTATIVES = 8
+
+
+def delai_nouvel_essai(tentatives: int) -> timedelta:
+    """Wait before the next attempt after `tentatives` failed ones: 30 s, 1 min, 2 min … (about an hour in all)."""
+    return timedelta(seconds=30 * 2 ** max(0, tentatives - 1))
 
 
 def courriel_programmer(
@@ -78,11 +84,15 @@ def courriel_envoyer(*, courriel_id: int) -> bool:
             courriel.derniere_erreur = f"{type(exc).__name__}: {exc}"
             if courriel.tentatives >= MAX_TENTATIVES:
                 courriel.statut = StatutCourriel.ECHEC
+                courriel.prochain_essai = None
+            else:
+                courriel.prochain_essai = timezone.now() + delai_nouvel_essai(courriel.tentatives)
         else:
             courriel.statut = StatutCourriel.ENVOYE
             courriel.envoye_le = timezone.now()
             courriel.derniere_erreur = ""
-        courriel.save(update_fields=["tentatives", "derniere_erreur", "statut", "envoye_le"])
+            courriel.prochain_essai = None
+        courriel.save(update_fields=["tentatives", "derniere_erreur", "statut", "envoye_le", "prochain_essai"])
     if erreur is not None:
         if courriel.statut == StatutCourriel.ECHEC:
             logger.error("Courriel %s abandonné après %s essais : %s", courriel.pk, courriel.tentatives, erreur)

@@ -80,6 +80,56 @@ def test_periodic_task_requeues_stuck_emails(mailoutbox, django_capture_on_commi
     assert [m.subject for m in mailoutbox] == ["Bloqué"]
 
 
+@pytest.mark.django_db
+def test_periodic_task_leaves_a_failed_email_to_its_backoff(mailoutbox, django_capture_on_commit_callbacks):
+    """A mail server down: the failed email is retried on the backoff schedule (prochain_essai), not every 5 minutes
+    by the catch-up task; only a retry that is 5 minutes late (its task was lost) is queued again."""
+    from django.utils import timezone
+
+    from workflows.services import delai_nouvel_essai
+    from workflows.tasks import courriels_relancer
+
+    maintenant = timezone.now()
+    attend = Courriel.objects.create(destinataires=["a@exemple.test"], sujet="Attend son essai", texte="…")
+    perdu = Courriel.objects.create(destinataires=["b@exemple.test"], sujet="Essai perdu", texte="…")
+    Courriel.objects.filter(pk=attend.pk).update(
+        cree_le=maintenant - timedelta(hours=1), tentatives=4, prochain_essai=maintenant + timedelta(minutes=3)
+    )
+    Courriel.objects.filter(pk=perdu.pk).update(
+        cree_le=maintenant - timedelta(hours=2), tentatives=6, prochain_essai=maintenant - timedelta(minutes=6)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert courriels_relancer() == 1
+    assert [m.subject for m in mailoutbox] == ["Essai perdu"]
+    assert delai_nouvel_essai(1) == timedelta(seconds=30) and delai_nouvel_essai(4) == timedelta(minutes=4)
+
+
+@pytest.mark.django_db
+def test_a_failed_attempt_says_when_the_next_one_is(monkeypatch, settings):
+    from django.utils import timezone
+
+    from workflows.services import courriel_envoyer
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    courriel = Courriel.objects.create(destinataires=["a@exemple.test"], sujet="Serveur en panne", texte="…")
+
+    def panne(self, *args, **kwargs):
+        raise ConnectionRefusedError("SMTP indisponible")
+
+    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", panne)
+    avant = timezone.now()
+    with pytest.raises(ConnectionRefusedError):
+        courriel_envoyer(courriel_id=courriel.pk)
+    courriel.refresh_from_db()
+    assert courriel.tentatives == 1 and courriel.statut == StatutCourriel.EN_ATTENTE
+    assert avant + timedelta(seconds=30) <= courriel.prochain_essai <= timezone.now() + timedelta(seconds=30)
+    monkeypatch.undo()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert courriel_envoyer(courriel_id=courriel.pk) is True
+    courriel.refresh_from_db()
+    assert courriel.statut == StatutCourriel.ENVOYE and courriel.prochain_essai is None
+
+
 @pytest.mark.real_queue
 @pytest.mark.django_db(transaction=True)
 def test_task_goes_through_the_configured_broker_to_a_real_worker(settings):

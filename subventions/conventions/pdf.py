@@ -76,6 +76,7 @@ class _Donnees:
     lignes: list[ActeLigne]
     rang_avenant: int  # 1 for the first avenant of its parent; 0 for an original document
     deja_attribue: Decimal  # for an avenant: granted for the same exercice by the parent and the earlier avenants
+    acomptes: tuple = ()  # the financeur's acomptes prévus (paiements.AcomptePrevu), in order
 
     @property
     def total(self) -> Decimal:
@@ -123,7 +124,10 @@ def _charger(pk: int) -> _Donnees:
         parent = acte.parent
         if parent.exercice == acte.exercice and parent.statut != StatutActe.RESILIEE:
             deja += parent.montant_total
-    return _Donnees(acte=acte, lignes=lignes, rang_avenant=rang, deja_attribue=deja)
+    from subventions.paiements.models import AcomptePrevu
+
+    acomptes = tuple(AcomptePrevu.objects.filter(financeur_id=acte.financeur_id).order_by("rang"))
+    return _Donnees(acte=acte, lignes=lignes, rang_avenant=rang, deja_attribue=deja, acomptes=acomptes)
 
 
 # --- Small pure helpers -------------------------------------------------------------------------------------------
@@ -164,13 +168,6 @@ def _pourcentage(valeur: Decimal) -> str:
 def _date_longue(jour: date) -> str:
     """date(2015, 6, 1) → '1er juin 2015'."""
     return f"{'1er' if jour.day == 1 else jour.day}{NBSP}{MOIS[jour.month - 1]}{NBSP}{jour.year}"
-
-
-def echeancier(total: Decimal, taux_avance: Decimal) -> tuple[Decimal, Decimal]:
-    """(avance, solde): the advance at `taux_avance` % rounded to the cent, the balance what remains (Decimal only,
-    so that avance + solde == total to the cent)."""
-    avance = (total * taux_avance / CENT).quantize(CENTIME, rounding=ROUND_HALF_UP)
-    return avance, total - avance
 
 
 def _budget_total(demande) -> Decimal:
@@ -468,22 +465,32 @@ def _tableau_montants(d: _Donnees, styles) -> Table:
 
 
 def _tableau_echeancier(d: _Donnees, styles) -> Table:
+    """The versements as the échéancier will make them when the acte becomes executory (paiements.services
+    .echeancier_repartir, the same split to the cent): the advance, the financeur's acomptes prévus, the solde."""
+    from subventions.paiements.enums import NaturePaiement
+    from subventions.paiements.services import echeancier_repartir
+
     taux = d.acte.financeur.taux_avance
-    avance, solde = echeancier(d.total, taux)
+    parts = echeancier_repartir(montant_total=d.total, taux_avance=taux, taux_acomptes=[a.taux for a in d.acomptes])
     apres_compte_rendu = "après réception et examen du compte rendu financier (CERFA n° 15059) des actions"
+    executoire = "la notification du présent arrêté" if d.arrete else _a_signature(d).removeprefix("à ")
     m, mg = styles["montant"], styles["montant_gras"]
     donnees = [[_p("Échéance", styles["gras"]), _p("Condition de versement", styles["gras"]), _p("Montant", mg)]]
-    if solde == 0 or avance == 0:
-        condition = _a_signature(d) if solde == 0 else apres_compte_rendu
+    if len(parts) == 1:
+        condition = apres_compte_rendu if parts[0][0] == NaturePaiement.SOLDE else _a_signature(d)
         donnees.append([_p("Versement unique", styles["base"]), _p(condition, styles["base"]), _p(_euros(d.total), m)])
     else:
-        reste = CENT - taux
-        donnees += [
-            [_p(f"Avance ({_pourcentage(taux)})", styles["base"]), _p(_a_signature(d), styles["base"]),
-             _p(_euros(avance), m)],
-            [_p(f"Solde ({_pourcentage(reste)})", styles["base"]), _p(apres_compte_rendu, styles["base"]),
-             _p(_euros(solde), m)],
-        ]  # fmt: skip
+        reste = max(ZERO, CENT - taux - sum((a.taux for a in d.acomptes), ZERO))
+        for nature, rang, montant in parts:
+            if nature == NaturePaiement.AVANCE:
+                libelle, condition = f"Avance ({_pourcentage(taux)})", _a_signature(d)
+            elif nature == NaturePaiement.ACOMPTE:
+                acompte = d.acomptes[rang - 1]
+                libelle = f"Acompte {rang} ({_pourcentage(acompte.taux)})"
+                condition = f"{acompte.delai_mois} mois après {executoire}"
+            else:
+                libelle, condition = f"Solde ({_pourcentage(reste)})", apres_compte_rendu
+            donnees.append([_p(libelle, styles["base"]), _p(condition, styles["base"]), _p(_euros(montant), m)])
     donnees.append([_p("Total", styles["gras"]), "", _p(_euros(d.total), mg)])
     table = _table(donnees, [34 * mm, LARGEUR_UTILE - 34 * mm - 32 * mm, 32 * mm], total=True)
     table.setStyle(TableStyle([("SPAN", (0, -1), (1, -1))]))

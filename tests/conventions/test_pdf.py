@@ -13,8 +13,10 @@ from pypdf import PdfReader
 
 from subventions.comites.models import DecisionLigne, Seance
 from subventions.conventions.models import ActeAttribution, ActeLigne
-from subventions.conventions.pdf import acte_pdf, echeancier, nom_fichier
+from subventions.conventions.pdf import acte_pdf, nom_fichier
 from subventions.demandes.models import Demande, Indicateur, LigneBudget, LigneFinancement
+from subventions.paiements.models import AcomptePrevu, Paiement
+from subventions.paiements.services import echeancier_creer, echeancier_repartir
 from subventions.referentiel.models import ContratDeVille, Financeur
 from subventions.templatetags.subventions_tags import NBSP, formater_montant
 from tests.conventions.aides import monde_de_test
@@ -184,10 +186,35 @@ def test_advance_is_rounded_to_the_cent_and_the_balance_completes_the_total(mond
     Financeur.objects.filter(pk=monde["etat"].pk).update(taux_avance=Decimal("33.33"))
     acte = _convention(monde, TROIS)
     # 22 500,50 × 33,33 % = 7 499,416665 → 7 499,42; the balance is what remains, to the cent.
-    assert echeancier(Decimal("22500.50"), Decimal("33.33")) == (Decimal("7499.42"), Decimal("15001.08"))
+    assert echeancier_repartir(montant_total=Decimal("22500.50"), taux_avance=Decimal("33.33")) == [
+        ("avance", 1, Decimal("7499.42")),
+        ("solde", 1, Decimal("15001.08")),
+    ]
     texte = _texte(acte_pdf(acte))
     assert f"Avance (33,33 %) à la signature de la présente convention {_euros('7499.42')}" in texte
     assert "Solde (66,67 %)" in texte and _euros("15001.08") in texte
+
+
+def test_the_financeurs_acomptes_are_printed_as_the_payments_will_be_made(monde):
+    """A financeur paying 30 % at signature, 40 % six months later and the rest after the compte rendu: the
+    convention shows the three versements, to the cent, as the échéancier makes them when it becomes executory."""
+    Financeur.objects.filter(pk=monde["etat"].pk).update(taux_avance=Decimal("30"))
+    AcomptePrevu.objects.create(financeur=monde["etat"], rang=1, taux=Decimal("40"), delai_mois=6)
+    acte = _convention(monde, TROIS)  # 22 500,50 €
+    texte = _texte(acte_pdf(acte))
+    assert f"Avance (30 %) à la signature de la présente convention {_euros('6750.15')}" in texte
+    assert f"Acompte 1 (40 %) 6 mois après la signature de la présente convention {_euros('9000.20')}" in texte
+    assert "Solde (30 %) après réception et examen du compte rendu financier" in texte
+    assert _euros("6750.15") in texte
+    # The payments made at signature are the same amounts.
+    ActeAttribution.objects.filter(pk=acte.pk).update(
+        statut="signee", executoire_le=datetime.datetime.now(datetime.UTC)
+    )
+    echeancier_creer(acte=ActeAttribution.objects.get(pk=acte.pk))
+    montants = list(  # created in order: avance, acompte, solde
+        Paiement.objects.filter(echeancier__acte=acte).order_by("pk").values_list("montant", flat=True)
+    )
+    assert montants == [Decimal("6750.15"), Decimal("9000.20"), Decimal("6750.15")]
 
 
 def test_french_typography_round_trips(monde):

@@ -571,5 +571,23 @@ def acte_notifier(acte: ActeAttribution, *, acteur) -> ActeAttribution:
 
 
 def acte_resilier(acte: ActeAttribution, *, acteur, motif: str) -> ActeAttribution:
-    """The financeur's signataire ends the document (the motif is kept in the history)."""
-    return transition_appliquer(obj=acte, transition="resilier", acteur=acteur, commentaire=motif)
+    """The financeur's signataire ends the document (the motif is kept in the history).
+
+    In the same transaction, its payments not yet sent to the bank (prévus, à payer, rejetés) are cancelled, each
+    with the motif in its history: a terminated convention must not be paid at the next liste. What was paid stays
+    paid, and a payment already in an exported liste is left to finance (its return, or a titre de recette)."""
+    from subventions.paiements.enums import StatutPaiement
+    from subventions.paiements.models import Paiement
+
+    def apres(resiliee: ActeAttribution) -> None:
+        a_annuler = Paiement.objects.filter(
+            echeancier__acte=resiliee,
+            statut__in=(StatutPaiement.PREVU, StatutPaiement.A_PAYER, StatutPaiement.REJETE),
+        ).order_by("pk")
+        commentaire = _("Acte %(numero)s résilié : %(motif)s") % {"numero": resiliee.numero, "motif": motif}
+        for paiement in a_annuler:
+            transition_appliquer(
+                obj=paiement, transition="annuler", acteur=acteur, verifier_permission=False, commentaire=commentaire
+            )
+
+    return transition_appliquer(obj=acte, transition="resilier", acteur=acteur, commentaire=motif, apres=apres)

@@ -626,6 +626,40 @@ def demande_deposee(
     )
 
 
+def planifier_campagne(campagne: Campagne, *, rng: random.Random, nb_porteurs: int, nb_demandes: int):
+    """The plan of `campagne`'s demo demandes from its referential (territoires with their QPV, objectifs by pilier,
+    financeurs), numbered after its dossier counter: shared by the Marseille and national seeds. Returns the plan and
+    the campagne's financeurs by code."""
+    territoires = {
+        t.code: [(q.code, q.nom) for q in t.qpvs.order_by("code")]
+        for t in Territoire.objects.filter(contrat=campagne.contrat).prefetch_related("qpvs").order_by("code")
+    }
+    territoires = {code: qpvs for code, qpvs in territoires.items() if qpvs}
+    eligibles = campagne.objectifs.all()
+    if not eligibles.exists():
+        eligibles = Objectif.objects.filter(pilier__contrat=campagne.contrat)
+    objectifs: dict[str, list[str]] = defaultdict(list)
+    for code, pilier in eligibles.order_by("code").values_list("code", "pilier__code"):
+        objectifs[pilier].append(code)
+    for pilier in PILIERS_POIDS:  # a pilier without objectif borrows the first one
+        objectifs.setdefault(pilier, objectifs[min(objectifs)])
+    financeurs = {f.code: f for f in campagne.financeurs.order_by("code")}
+    compteur, _cree = CompteurDossiers.objects.get_or_create(campagne=campagne)
+    plan = planifier(
+        rng=rng,
+        exercice=campagne.exercice,
+        ouverture=campagne.ouverture,
+        cloture=campagne.cloture,
+        territoires=territoires,
+        objectifs=dict(objectifs),
+        financeurs=list(financeurs),
+        nb_porteurs=nb_porteurs,
+        nb_demandes=nb_demandes,
+        premier_numero=compteur.dernier + 1,
+    )
+    return plan, financeurs, compteur
+
+
 def empreinte_prevue(demande: Demande, d: DemandePrevue, *, exercice: int, pieces: Iterable[str]) -> str:
     """The fingerprint `empreinte_dossier` computes for `demande` once plan entry `d` is written with the pièces of
     sha256 `pieces`, from the plan instead of a query per related table (thousands of demandes in bulk)."""
@@ -660,32 +694,8 @@ def seed_demandes(
         return {"porteurs": 0, "demandes": 0}
 
     contrat = campagne.contrat
-    territoires = {
-        t.code: [(q.code, q.nom) for q in t.qpvs.order_by("code")]
-        for t in Territoire.objects.filter(contrat=contrat).prefetch_related("qpvs").order_by("code")
-    }
-    territoires = {code: qpvs for code, qpvs in territoires.items() if qpvs}
-    eligibles = campagne.objectifs.all()
-    if not eligibles.exists():
-        eligibles = Objectif.objects.filter(pilier__contrat=contrat)
-    objectifs: dict[str, list[str]] = defaultdict(list)
-    for code, pilier in eligibles.order_by("code").values_list("code", "pilier__code"):
-        objectifs[pilier].append(code)
-    for pilier in PILIERS_POIDS:  # a pilier without objectif borrows the first one
-        objectifs.setdefault(pilier, objectifs[min(objectifs)])
-    financeurs = {f.code: f for f in campagne.financeurs.order_by("code")}
-    compteur, _cree = CompteurDossiers.objects.get_or_create(campagne=campagne)
-    plan = planifier(
-        rng=rng,
-        exercice=campagne.exercice,
-        ouverture=campagne.ouverture,
-        cloture=campagne.cloture,
-        territoires=territoires,
-        objectifs=dict(objectifs),
-        financeurs=list(financeurs),
-        nb_porteurs=nb_porteurs,
-        nb_demandes=nb_demandes,
-        premier_numero=compteur.dernier + 1,
+    plan, financeurs, compteur = planifier_campagne(
+        campagne, rng=rng, nb_porteurs=nb_porteurs, nb_demandes=nb_demandes
     )
 
     # Users: one représentant légal per porteur. One hash with a fixed salt for all: the same demo password,

@@ -50,7 +50,6 @@ from subventions.conventions.models import ActeAttribution, ActeLigne, CompteurA
 from subventions.conventions.services import nature_pour
 from subventions.demandes.enums import SENS_PAR_COMPTE, Avis, StatutDemande, StatutLigne
 from subventions.demandes.models import (
-    CompteurDossiers,
     Demande,
     Indicateur,
     LigneBudget,
@@ -65,7 +64,7 @@ from subventions.demo_demandes import (
     _pdf_demo,
     demande_deposee,
     empreinte_prevue,
-    planifier,
+    planifier_campagne,
     siret_demo,
 )
 from subventions.demo_finance import horloge
@@ -301,30 +300,8 @@ def seed_national(*, campagne: Campagne, rng: random.Random, taille: float | Non
         return {"porteurs": 0, "demandes": 0}
     etape = _Etapes()
     lieux = _referentiel(campagne, nb_qpv)
-    contrat = campagne.contrat
-    territoires = {
-        t.code: [(q.code, q.nom) for q in t.qpvs.order_by("code")]
-        for t in Territoire.objects.filter(contrat=contrat).prefetch_related("qpvs").order_by("code")
-    }
-    territoires = {code: qpvs for code, qpvs in territoires.items() if qpvs}
-    objectifs: dict[str, list[str]] = defaultdict(list)
-    for code, pilier in campagne.objectifs.order_by("code").values_list("code", "pilier__code"):
-        objectifs[pilier].append(code)
-    for pilier in ("P1", "P2", "P3", "P4"):
-        objectifs.setdefault(pilier, objectifs[min(objectifs)])
-    financeurs = {f.code: f for f in campagne.financeurs.order_by("code")}
-    compteur, _cree = CompteurDossiers.objects.get_or_create(campagne=campagne)
-    plan = planifier(
-        rng=rng,
-        exercice=campagne.exercice,
-        ouverture=campagne.ouverture,
-        cloture=campagne.cloture,
-        territoires=territoires,
-        objectifs=dict(objectifs),
-        financeurs=list(financeurs),
-        nb_porteurs=nb_porteurs,
-        nb_demandes=nb_demandes,
-        premier_numero=compteur.dernier + 1,
+    plan, financeurs, compteur = planifier_campagne(
+        campagne, rng=rng, nb_porteurs=nb_porteurs, nb_demandes=nb_demandes
     )
     plan.demandes.sort(key=lambda d: d.numero)
     issues = decider(rng, plan.demandes, {code: f.part_max for code, f in financeurs.items()})

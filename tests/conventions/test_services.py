@@ -277,29 +277,35 @@ def test_query_count_does_not_grow_with_the_number_of_groups(monde):
     assert ActeAttribution.objects.filter(financeur=etat).count() == 3 + 1
 
 
+def _en_parallele(n: int, appel) -> tuple[list, list]:
+    """`appel()` in `n` threads released at the same moment, each with its own connection: (results, errors)."""
+    barriere = threading.Barrier(n)
+    resultats, erreurs = [], []
+
+    def run():
+        try:
+            barriere.wait()
+            resultats.append(appel())
+        except Exception as exc:  # pragma: no cover - reported by the caller
+            erreurs.append(exc)
+        finally:
+            connection.close()
+
+    fils = [threading.Thread(target=run) for _ in range(n)]
+    for fil in fils:
+        fil.start()
+    for fil in fils:
+        fil.join()
+    return resultats, erreurs
+
+
 @pytest.mark.django_db(transaction=True)
 def test_overlapping_runs_make_no_duplicate_document_nor_number(postgres_only):
     campagne, etat, _ = monde_de_test()
     porteurs = [PorteurFactory() for _ in range(6)]
     for i in range(24):
         accordee(campagne, etat, "1000.00", porteur=porteurs[i % 6])
-    barriere = threading.Barrier(4)
-    resultats, erreurs = [], []
-
-    def run():
-        try:
-            barriere.wait()
-            resultats.append(conventions_batir(campagne=campagne))
-        except Exception as exc:  # pragma: no cover - reported below
-            erreurs.append(exc)
-        finally:
-            connection.close()
-
-    fils = [threading.Thread(target=run) for _ in range(4)]
-    for fil in fils:
-        fil.start()
-    for fil in fils:
-        fil.join()
+    resultats, erreurs = _en_parallele(4, lambda: conventions_batir(campagne=campagne))
     assert not erreurs
     assert sum(r["crees"] for r in resultats) == 6
     actes = _actes()
@@ -322,23 +328,7 @@ def test_overlapping_runs_open_one_avenant_per_signed_document(postgres_only):
     ActeAttribution.objects.update(statut="signee")
     for i in range(12):
         accordee(campagne, etat, "250.00", porteur=porteurs[i % 4])
-    barriere = threading.Barrier(3)
-    resultats, erreurs = [], []
-
-    def run():
-        try:
-            barriere.wait()
-            resultats.append(_grouper(campagne=campagne))
-        except Exception as exc:  # pragma: no cover - reported below
-            erreurs.append(exc)
-        finally:
-            connection.close()
-
-    fils = [threading.Thread(target=run) for _ in range(3)]
-    for fil in fils:
-        fil.start()
-    for fil in fils:
-        fil.join()
+    resultats, erreurs = _en_parallele(3, lambda: _grouper(campagne=campagne))
     assert not erreurs
     assert sum(r["crees"] for r in resultats) == 4
     avenants = _actes(est_avenant=True)
